@@ -1,0 +1,240 @@
+"""Configuration: one dataclass per concern, YAML in and out, overrides from the CLI.
+
+A config file is YAML with one mapping per section (``audio:``, ``text:``, ``data:`` ...).
+Every key must exist in its dataclass: an unknown key raises :class:`ConfigError`
+naming the full dotted key, so a typo never passes silently.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, TypeVar
+
+import yaml
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass
+class AudioConfig:
+    """Signal and feature settings. Defaults are the LJSpeech / NVIDIA Tacotron 2 ones.
+
+    Mel spectrograms are ``log(max(mel, log_floor))`` (natural log) of a magnitude
+    (``power=1``) Slaney-normalised mel filterbank, as NVIDIA's Tacotron 2 and most
+    vocoders trained on LJSpeech use, so mels can be exchanged with those tools.
+    """
+
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int = 1024
+    n_mels: int = 80
+    f_min: float = 0.0
+    f_max: float | None = 8000.0
+    power: float = 1.0  # 1: magnitude, 2: power spectrogram
+    mel_norm: str | None = "slaney"  # as librosa.filters.mel(norm=...)
+    htk: bool = False
+    center: bool = True
+    pad_mode: str = "constant"  # librosa >= 0.10 default
+    log_floor: float = 1e-5
+    mulaw_channels: int = 256
+
+    def __post_init__(self) -> None:
+        _check(self.sample_rate > 0, "audio.sample_rate", "a positive integer", self.sample_rate)
+        _check(self.n_fft > 0, "audio.n_fft", "a positive integer", self.n_fft)
+        _check(0 < self.hop_length, "audio.hop_length", "a positive integer", self.hop_length)
+        _check(0 < self.win_length <= self.n_fft, "audio.win_length", f"in 1..n_fft ({self.n_fft})", self.win_length)
+        _check(self.n_mels > 0, "audio.n_mels", "a positive integer", self.n_mels)
+        top = self.f_max if self.f_max is not None else self.sample_rate / 2
+        _check(0 <= self.f_min < top <= self.sample_rate / 2, "audio.f_max",
+               f"f_min < f_max <= sample_rate/2 ({self.sample_rate / 2:g})", self.f_max)
+        _check(self.power in (1.0, 2.0), "audio.power", "1 (magnitude) or 2 (power)", self.power)
+        _check(self.log_floor > 0, "audio.log_floor", "a positive number", self.log_floor)
+        _check(self.mulaw_channels >= 2, "audio.mulaw_channels", "an integer >= 2", self.mulaw_channels)
+
+    def feature_hash(self) -> str:
+        """A short hash of every setting that changes the features; equal hashes mean exchangeable mels."""
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def describe(self) -> str:
+        """One line naming the settings, for error messages that compare two configs."""
+        return (f"{self.sample_rate} Hz, n_fft {self.n_fft}, hop {self.hop_length}, win {self.win_length}, "
+                f"{self.n_mels} mels {self.f_min:g}-{self.f_max} Hz, power {self.power:g}, floor {self.log_floor:g}")
+
+
+@dataclass
+class TextConfig:
+    """Text front end: English normalisation, then characters or IPA phonemes."""
+
+    phonemes: bool = False  # IPA through phonemizer + espeak-ng instead of characters
+    language: str = "en-us"
+
+    def __post_init__(self) -> None:
+        _check(bool(self.language), "text.language", "a language code such as en-us", self.language)
+
+
+@dataclass
+class DataConfig:
+    """Dataset preparation: trimming, loudness, filtering and the validation split."""
+
+    trim_db: float | None = 60.0  # silence trimming threshold below peak; null disables
+    normalize: str | None = "peak"  # "peak", "loudness" or null
+    peak: float = 0.95  # target peak for "peak" normalisation
+    loudness_db: float = -23.0  # target RMS level in dBFS for "loudness"
+    min_seconds: float = 0.2
+    max_seconds: float = 30.0
+    validation_size: int = 50  # items held out; capped at 10% of the dataset
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        _check(self.normalize in (None, "peak", "loudness"), "data.normalize",
+               "peak, loudness or null", self.normalize)
+        _check(0 < self.peak <= 1, "data.peak", "a number in (0, 1]", self.peak)
+        _check(0 <= self.min_seconds < self.max_seconds, "data.min_seconds", "0 <= min_seconds < max_seconds",
+               self.min_seconds)
+        _check(self.validation_size >= 0, "data.validation_size", "an integer >= 0", self.validation_size)
+
+
+@dataclass
+class Config:
+    """The root of a configuration file: one section per concern."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+def _check(ok: bool, key: str, expected: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against the type ``hint``; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, key)
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0]
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        items = [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, key)
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if isinstance(hint, type) and not isinstance(value, hint):
+        raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type[T], data: Any, prefix: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping; unknown keys and wrong types raise ConfigError."""
+    where = prefix or "config"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys to values, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
+        raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(names))})")
+    kwargs = {name: _coerce(value, hints[name], f"{prefix}.{name}" if prefix else name)
+              for name, value in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # a missing required field
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def to_dict(config: Any) -> dict:
+    """Plain nested dict of a dataclass (tuples become lists, so YAML/JSON stay simple)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``section.key=value`` into its key path and a YAML-parsed value."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    key, raw = text.split("=", 1)
+    path = [part for part in key.strip().split(".") if part]
+    if not path:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+    """Apply ``section.key=value`` overrides to a nested dict (in place) and return it."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text!r}: '{part}' is a value, not a section")
+        node[path[-1]] = value
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping from ``path`` with one-line errors for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (audio:, text:, ...), got {type(data).__name__}")
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = (), cls: type[T] = Config) -> T:
+    """Defaults, then the YAML file ``path`` (if any), then ``--set`` overrides."""
+    data = read_yaml(path) if path else {}
+    apply_overrides(data, overrides)
+    return from_dict(cls, data)
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    """Write a dataclass config as YAML, atomically."""
+    from .io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
