@@ -104,12 +104,81 @@ class DataConfig:
 
 
 @dataclass
+class TrainConfig:
+    """The ``train:`` section: optimiser, schedule, precision, checkpoints and logging of ``wavetron.train``.
+
+    Steps count optimiser updates; one update consumes ``accumulate`` batches of ``batch_size``
+    on every distributed replica.
+    """
+
+    optimizer: str = "adam"  # adam (Tacotron 1 and 2) or adamw
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-6
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant, exponential, noam (warm-up + inverse sqrt) or cosine
+    warmup_steps: int = 0  # linear warm-up before every schedule
+    decay_rate: float = 0.5  # exponential: lr * decay_rate ** (step / decay_steps)
+    decay_steps: int = 50000
+    min_lr: float = 1e-5  # floor of the exponential and cosine schedules
+    grad_clip: float | None = 1.0  # max global grad norm; null disables clipping
+    accumulate: int = 1  # batches per optimiser step
+    batch_size: int = 32
+    max_steps: int = 100000
+    epochs: int | None = None  # stop after this many epochs when reached before max_steps
+    precision: str = "fp32"  # fp32, bf16 (CPU and CUDA autocast) or fp16 (CUDA, with a grad scaler)
+    ema_decay: float | None = 0.9999  # EMA of the weights; null disables
+    checkpoint_every: int = 1000
+    keep_last: int = 3  # checkpoints kept besides the best by validation loss
+    validate_every: int = 1000
+    validation_batches: int | None = None  # cap on validation batches; null: the whole split
+    log_every: int = 50
+    seed: int = 1234
+    num_workers: int = 0  # DataLoader worker processes
+    nan_patience: int = 10  # non-finite steps in a row before reloading the last checkpoint
+    nan_lr_factor: float = 0.5  # learning-rate factor applied at each such reload
+    nan_max_reloads: int = 3  # reloads before the run stops with an error
+    device: str = "auto"  # auto, cpu or cuda
+
+    def __post_init__(self) -> None:
+        _check(self.optimizer in ("adam", "adamw"), "train.optimizer", "adam or adamw", self.optimizer)
+        _check(self.lr > 0, "train.lr", "a positive number", self.lr)
+        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "train.betas",
+               "two numbers in [0, 1)", self.betas)
+        _check(self.eps > 0, "train.eps", "a positive number", self.eps)
+        _check(self.weight_decay >= 0, "train.weight_decay", "a number >= 0", self.weight_decay)
+        _check(self.schedule in ("constant", "exponential", "noam", "cosine"), "train.schedule",
+               "constant, exponential, noam or cosine", self.schedule)
+        _check(self.warmup_steps >= 0, "train.warmup_steps", "an integer >= 0", self.warmup_steps)
+        _check(0 < self.decay_rate <= 1, "train.decay_rate", "a number in (0, 1]", self.decay_rate)
+        _check(self.decay_steps > 0, "train.decay_steps", "a positive integer", self.decay_steps)
+        _check(0 <= self.min_lr <= self.lr, "train.min_lr", f"a number in [0, lr ({self.lr:g})]", self.min_lr)
+        _check(self.grad_clip is None or self.grad_clip > 0, "train.grad_clip", "a positive number or null",
+               self.grad_clip)
+        for key in ("accumulate", "batch_size", "max_steps", "checkpoint_every", "validate_every", "log_every",
+                    "nan_patience"):
+            _check(getattr(self, key) > 0, f"train.{key}", "a positive integer", getattr(self, key))
+        _check(self.epochs is None or self.epochs > 0, "train.epochs", "a positive integer or null", self.epochs)
+        _check(self.validation_batches is None or self.validation_batches > 0, "train.validation_batches",
+               "a positive integer or null", self.validation_batches)
+        _check(self.precision in ("fp32", "bf16", "fp16"), "train.precision", "fp32, bf16 or fp16", self.precision)
+        _check(self.ema_decay is None or 0 < self.ema_decay < 1, "train.ema_decay", "a number in (0, 1) or null",
+               self.ema_decay)
+        _check(self.keep_last >= 1, "train.keep_last", "an integer >= 1", self.keep_last)
+        _check(self.num_workers >= 0, "train.num_workers", "an integer >= 0", self.num_workers)
+        _check(0 < self.nan_lr_factor < 1, "train.nan_lr_factor", "a number in (0, 1)", self.nan_lr_factor)
+        _check(self.nan_max_reloads >= 0, "train.nan_max_reloads", "an integer >= 0", self.nan_max_reloads)
+        _check(self.device in ("auto", "cpu", "cuda"), "train.device", "auto, cpu or cuda", self.device)
+
+
+@dataclass
 class Config:
     """The root of a configuration file: one section per concern."""
 
     audio: AudioConfig = field(default_factory=AudioConfig)
     text: TextConfig = field(default_factory=TextConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
