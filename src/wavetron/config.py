@@ -172,12 +172,52 @@ class TrainConfig:
 
 
 @dataclass
+class WaveNetConfig:
+    """The ``wavenet:`` section: shape, output distribution and conditioning of the WaveNet vocoder.
+
+    Mel size, hop length and the mu-law class count come from ``audio:`` so they cannot disagree.
+    The defaults are the small preset (``configs/wavenet-small.yaml``).
+    """
+
+    layers: int = 12
+    stacks: int = 2  # dilations 1, 2, 4 ... restart in every stack
+    residual_channels: int = 64
+    gate_channels: int = 128  # split in halves for tanh and sigmoid
+    skip_channels: int = 64
+    kernel_size: int = 3
+    output: str = "softmax"  # softmax: mu-law classes (audio.mulaw_channels); mol: mixture of logistics, 16 bit
+    mixtures: int = 10  # logistic components of output "mol"
+    log_scale_min: float = -7.0  # floor of the logistic log scales
+    local_conditioning: bool = True  # condition on mel; false: unconditional audio model
+    upsample_scales: list[int] = field(default_factory=lambda: [4, 4, 4, 4])  # must multiply to audio.hop_length
+    n_speakers: int = 0  # > 1: global conditioning on a learned speaker embedding
+    speaker_channels: int = 16
+    dropout: float = 0.0
+    window_frames: int = 8  # mel frames per training window (window_frames * hop_length samples)
+    validation_seconds: float = 0.5  # audio generated per validation for the logs; 0 disables
+
+    def __post_init__(self) -> None:
+        for key in ("layers", "stacks", "residual_channels", "gate_channels", "skip_channels", "kernel_size",
+                    "mixtures", "speaker_channels", "window_frames"):
+            _check(getattr(self, key) > 0, f"wavenet.{key}", "a positive integer", getattr(self, key))
+        _check(self.layers % self.stacks == 0, "wavenet.layers", f"a multiple of stacks ({self.stacks})", self.layers)
+        _check(self.gate_channels % 2 == 0, "wavenet.gate_channels", "an even integer", self.gate_channels)
+        _check(self.output in ("softmax", "mol"), "wavenet.output", "softmax or mol", self.output)
+        _check(len(self.upsample_scales) > 0 and all(s > 0 for s in self.upsample_scales), "wavenet.upsample_scales",
+               "a list of positive integers", self.upsample_scales)
+        _check(self.n_speakers >= 0, "wavenet.n_speakers", "an integer >= 0", self.n_speakers)
+        _check(0 <= self.dropout < 1, "wavenet.dropout", "a number in [0, 1)", self.dropout)
+        _check(self.validation_seconds >= 0, "wavenet.validation_seconds", "a number >= 0", self.validation_seconds)
+
+
+@dataclass
 class Config:
     """The root of a configuration file: one section per concern."""
 
     audio: AudioConfig = field(default_factory=AudioConfig)
     text: TextConfig = field(default_factory=TextConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    wavenet: WaveNetConfig = field(default_factory=WaveNetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
