@@ -115,7 +115,7 @@ _AMOUNT = r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+"
 
 _CURRENCY_RE = re.compile(
     rf"([$£€¥])\s?({_AMOUNT})(?:\s?(thousand|million|billion|trillion|bn|mn|[kmb])\b)?", re.IGNORECASE)
-_PERCENT_RE = re.compile(rf"(-?)({_AMOUNT})\s?(%|percent\b|per cent\b)", re.IGNORECASE)
+_PERCENT_RE = re.compile(rf"({_AMOUNT})\s?(%|[Pp]er\s?cent\b)")
 _TIME_RE = re.compile(r"\b([01]?\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?(?:\s?([ap])\.?\s?m\b(\.?))?", re.IGNORECASE)
 _CLOCK_RE = re.compile(r"\b(1[0-2]|0?[1-9])\s?([ap])\.?\s?m\b(\.?)", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
@@ -124,6 +124,7 @@ _YEAR_RE = re.compile(r"(?<![\d,.])(1[1-9]\d\d|20\d\d)(?![\d,]|\.\d)")
 _FRACTION_RE = re.compile(r"\b(\d+)/(\d+)\b")
 _NUMBER_SIGN_RE = re.compile(r"(?:#|\bno\.|\bnos\.)\s?(?=\d)", re.IGNORECASE)
 _NEGATIVE_RE = re.compile(r"(?<![\w.])-(?=\d)")
+_DIGIT_RE = re.compile(r"\d")
 _NUMBER_RE = re.compile(rf"(?<![\d.]){_AMOUNT}")
 
 
@@ -194,8 +195,11 @@ def _fraction(match: re.Match) -> str:
 def expand_numbers(text: str) -> str:
     """Spell out every number in ``text``: money, percentages, times, ordinals, decades, years,
     fractions, decimals and cardinals, in that order (the specific patterns first)."""
+    if not _DIGIT_RE.search(text):
+        return text  # most sentences: skip the dozen passes below
+    text = _NEGATIVE_RE.sub("minus ", text)
     text = _CURRENCY_RE.sub(_currency, text)
-    text = _PERCENT_RE.sub(lambda m: ("minus " if m.group(1) else "") + number(m.group(2)) + " percent", text)
+    text = _PERCENT_RE.sub(lambda m: number(m.group(1)) + " percent", text)
     text = _TIME_RE.sub(_time, text)
     text = _CLOCK_RE.sub(_clock, text)
     text = _NUMBER_SIGN_RE.sub("number ", text)
@@ -203,5 +207,4 @@ def expand_numbers(text: str) -> str:
     text = _DECADE_RE.sub(_decade, text)
     text = _YEAR_RE.sub(lambda m: year(int(m.group(1))), text)
     text = _FRACTION_RE.sub(_fraction, text)
-    text = _NEGATIVE_RE.sub("minus ", text)
     return _NUMBER_RE.sub(lambda m: number(m.group(0)), text)
