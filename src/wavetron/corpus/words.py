@@ -1,0 +1,113 @@
+"""Word lists of the sentence grammar, by role. Every word is in the CMU pronouncing dictionary
+(a test checks it), so espeak-ng and the phoneme coverage both know how to say it.
+
+Kept as whitespace-separated strings: short to read, and easy to extend.
+"""
+from __future__ import annotations
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Who can do things (subjects) and what things are done to (objects); both serve as nouns.
+ANIMATE = _split("""
+    teacher doctor lawyer farmer painter sailor soldier student nurse pirate queen knight
+    wizard shepherd nephew engineer chemist horse rabbit giraffe leopard lion monkey owl
+    parrot spider squirrel tiger turtle zebra dolphin lobster dragon
+""")
+
+THINGS = _split("""
+    apple garden window river mountain letter kitchen village bottle pencil engine blanket
+    castle basket island ladder candle wagon museum jacket violin compass bridge tunnel
+    forest meadow lantern pillow hammer mirror carpet clock camera coat cottage desert
+    feather fountain guitar helmet jungle kettle lemon magnet orange planet pumpkin puzzle
+    rocket saddle scarf shovel statue tulip tower trumpet umbrella valley wallet whistle
+    anchor badge bench biscuit blossom boulder cabin canvas chimney cushion envelope fence
+    hedge insect jewel marble oyster peach pebble pudding quilt ribbon sponge voyage walnut
+    yacht journal orchestra telescope volcano treasure
+""")
+
+NOUNS = ANIMATE + THINGS
+
+ADJECTIVES = _split("""
+    old young quiet bright heavy narrow gentle clever yellow purple golden frozen wooden
+    ancient modern curious careful honest noisy polite rough smooth sharp shiny sleepy
+    strange sudden tiny enormous fragile hungry lazy lucky lonely muddy proud rapid rusty
+    silver sticky stubborn tidy warm wild wise brave calm cheerful crooked dusty eager
+    famous fancy fierce foolish fresh graceful grumpy handsome hollow humble jolly juicy
+    loyal mighty mysterious nervous patient peaceful precious royal scary shallow thirsty
+    thoughtful usual valuable vivid weary wicked zealous
+""")
+
+# (base form, past tense) of transitive verbs.
+VERBS = tuple(tuple(pair.split("/")) for pair in _split("""
+    carry/carried open/opened close/closed paint/painted watch/watched bring/brought
+    build/built catch/caught choose/chose draw/drew find/found hold/held keep/kept
+    leave/left lose/lost meet/met pull/pulled push/pushed read/read sell/sold send/sent
+    throw/threw wash/washed fix/fixed borrow/borrowed follow/followed gather/gathered
+    polish/polished repair/repaired measure/measured visit/visited deliver/delivered
+    examine/examined forget/forgot hide/hid lift/lifted notice/noticed protect/protected
+    question/questioned rescue/rescued shake/shook steal/stole taste/tasted touch/touched
+    weigh/weighed wrap/wrapped describe/described imagine/imagined decorate/decorated
+    judge/judged chase/chased feed/fed
+"""))
+
+ADVERBS = _split("""
+    quickly slowly quietly loudly carefully happily suddenly gently proudly angrily
+    eagerly bravely calmly rarely usually yesterday tonight outside everywhere nearby
+    smoothly politely honestly warmly boldly
+""")
+
+PREPOSITIONS = _split("near behind beside under above inside across beyond through toward into along")
+
+FIRST_NAMES = _split("""
+    Anna Oliver Maria James Sofia Lucas Emma Noah Olivia Henry Grace Samuel Chloe Daniel
+    Isabel Thomas Ruby George Alice Victor Nora Peter Julia Martin Helen Arthur Clara Oscar
+    Rachel Joseph Laura Kevin Sarah Michael Hannah Edward Zoe Patrick Vivian Walter
+""")
+
+SURNAMES = _split("""
+    Smith Johnson Brown Taylor Miller Wilson Moore Clark Lewis Walker Young King Wright
+    Hughes Green Baker Adams Nelson Carter Mitchell Roberts Turner Phillips Campbell Parker
+    Evans Edwards Collins Stewart Morris Murphy Cook Rogers Morgan Cooper Peterson Bailey
+""")
+
+TITLES = _split("Dr. Mr. Mrs. Ms.")
+
+CITIES = _split("""
+    Boston Chicago Denver Dallas Seattle Houston Atlanta Phoenix Miami Portland London Paris
+    Berlin Madrid Dublin Vienna Prague Lisbon Tokyo Sydney Toronto Chester Oxford Cairo
+""")
+
+MONTHS = _split("January February March April May June July August September October November December")
+
+WEEKDAYS = _split("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
+
+EVENTS = _split("meeting concert wedding lecture festival party interview rehearsal auction ceremony")
+
+VEHICLES = _split("train bus ferry flight coach")
+
+INTERJECTIONS = _split("Wow Oh Hey Look Goodness Hooray Alas Ouch")
+
+CONJUNCTIONS = (", and", ", but", " because", " while", " although", ", so", " before", " after", " until")
+
+
+def plural(noun: str) -> str:
+    """English plural by the regular rules (the noun lists avoid irregular nouns)."""
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    if noun.endswith("f") and not noun.endswith("ff"):
+        return noun[:-1] + "ves"
+    if noun.endswith("fe") and not noun.endswith("ffe"):
+        return noun[:-2] + "ves"
+    return noun + "s"
+
+
+def ordinal_suffix(number: int) -> str:
+    """``21`` -> ``"21st"``; ``12`` -> ``"12th"``."""
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
