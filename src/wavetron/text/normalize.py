@@ -63,8 +63,8 @@ _UNDOTTED = {"mrs", "mr", "ms", "dr", "drs", "jr", "sr", "vs", "etc"}
 # times slower: every short word before a dot is looked up, then the few undotted titles.
 _DOTTED_RE = re.compile(r"\b([A-Za-z]{2,6})\.")
 _UNDOTTED_RE = re.compile(r"\b(" + "|".join(sorted(_UNDOTTED, key=len, reverse=True)) + r")\b", re.IGNORECASE)
-_LATIN_RE = re.compile(r"\b(e\.g|i\.e|a\.k\.a)\.?(?=\W|$)", re.IGNORECASE)
-_LATIN = {"e.g": "for example", "i.e": "that is", "a.k.a": "also known as"}
+_LATIN_RE = re.compile(r"\b(e\.g|i\.e|a\.k\.a|ph\.d)\.?(?=\W|$)", re.IGNORECASE)
+_LATIN = {"e.g": "for example", "i.e": "that is", "a.k.a": "also known as", "ph.d": "p h d"}
 _INITIALISM_RE = re.compile(r"\b((?:[A-Za-z]\.){2,})(?=\W|$)")  # "U.S.A." -> "U S A"
 # "St." is "Saint" before a name ("St. John") and "Street" after one ("Baker St.").
 _SAINT_RE = re.compile(r"\bSt\.?\s+(?=[A-Z])")
@@ -89,13 +89,19 @@ def _dotted(match: re.Match) -> str:
 
 def expand_abbreviations(text: str) -> str:
     """``"Dr. Smith vs. St. John"`` -> ``"doctor Smith versus Saint John"`` (case kept for the rest)."""
-    text = _LATIN_RE.sub(lambda m: _LATIN[m.group(1).lower()] + _end_dot(m, "." if m.group(0).endswith(".") else ""),
-                         text)
-    text = _INITIALISM_RE.sub(lambda m: " ".join(m.group(1).split(".")).strip() + _end_dot(m, "."), text)
-    text = _SAINT_RE.sub("Saint ", text)
-    text = _STREET_RE.sub(lambda m: "Street" + _end_dot(m, m.group(1)), text)
-    text = _DOTTED_RE.sub(_dotted, text)
-    return _UNDOTTED_RE.sub(lambda m: _ABBREVIATIONS[m.group(1).lower()], text)
+    if "." in text:
+        text = _LATIN_RE.sub(lambda m: _LATIN[m.group(1).lower()] + _end_dot(m, "." if m.group(0)[-1] == "." else ""),
+                             text)
+        text = _INITIALISM_RE.sub(lambda m: " ".join(m.group(1).split(".")).strip() + _end_dot(m, "."), text)
+    if "St" in text:
+        text = _SAINT_RE.sub("Saint ", text)
+        text = _STREET_RE.sub(lambda m: "Street" + _end_dot(m, m.group(1)), text)
+    if "." in text:
+        text = _DOTTED_RE.sub(_dotted, text)
+    lower = text.lower()
+    if any(word in lower for word in _UNDOTTED):  # a substring test is far cheaper than the scan
+        text = _UNDOTTED_RE.sub(lambda m: _ABBREVIATIONS[m.group(1).lower()], text)
+    return text
 
 
 def to_ascii(text: str, where: str = "text") -> str:
@@ -145,7 +151,7 @@ def normalize_text(text: str) -> str:
     for symbol, words in _SYMBOL_WORDS:
         if symbol in cleaned:
             cleaned = cleaned.replace(symbol, words)
-    cleaned = _DROP_RE.sub("", cleaned)
+    cleaned = _DROP_RE.sub("", _SPACES_RE.sub(" ", cleaned))  # tabs, newlines -> " " before the drop
     cleaned = _SPACES_RE.sub(" ", cleaned)
     cleaned = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", cleaned)
     cleaned = _REPEAT_PUNCT_RE.sub(lambda m: m.group(1) or "", cleaned).strip(" ,;:-")

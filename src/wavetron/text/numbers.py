@@ -119,8 +119,22 @@ _PERCENT_RE = re.compile(rf"({_AMOUNT})\s?(%|[Pp]er\s?cent\b)")
 _TIME_RE = re.compile(r"\b([01]?\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?(?:\s?([ap])\.?\s?m\b(\.?))?", re.IGNORECASE)
 _CLOCK_RE = re.compile(r"\b(1[0-2]|0?[1-9])\s?([ap])\.?\s?m\b(\.?)", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
-_DECADE_RE = re.compile(r"(?:\b(\d{2})|')(\d0)'?s\b")
-_YEAR_RE = re.compile(r"(?<![\d,.])(1[1-9]\d\d|20\d\d)(?![\d,]|\.\d)")
+_DECADE_RE = re.compile(r"(?:\b(\d{2})|'|\b)(\d0)'?s\b")
+_YEAR_RANGE_RE = re.compile(r"\b(1[1-9]\d\d|20\d\d)\s?-\s?(1[1-9]\d\d|20\d\d)\b")  # "1990-1995"
+_UNITS = {  # unit: (singular, plural)
+    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"), "cm": ("centimeter", "centimeters"),
+    "mm": ("millimeter", "millimeters"), "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"),
+    "mg": ("milligram", "milligrams"), "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"),
+    "oz": ("ounce", "ounces"), "ft": ("foot", "feet"), "in": ("inch", "inches"), "mi": ("mile", "miles"),
+    "mph": ("mile per hour", "miles per hour"), "km/h": ("kilometer per hour", "kilometers per hour"),
+    "kph": ("kilometer per hour", "kilometers per hour"), "ml": ("milliliter", "milliliters"),
+    "l": ("liter", "liters"), "hz": ("hertz", "hertz"), "khz": ("kilohertz", "kilohertz"),
+    "kb": ("kilobyte", "kilobytes"), "mb": ("megabyte", "megabytes"), "gb": ("gigabyte", "gigabytes"),
+}
+# "in", "m", "g" and "l" are also words or letters: only read as units when written against the number ("5m").
+_UNIT_RE = re.compile(rf"(?<![\w.])({_AMOUNT})(?:\s?(km/h|km|cm|mm|kg|mg|lbs|lb|oz|ft|mi|mph|kph|ml|khz|hz|kb|mb|gb)"
+                      rf"|(in|m|g|l))\b", re.IGNORECASE)
+_YEAR_RE = re.compile(r"(?<![\d,.])(1[1-9]\d\d|20\d\d)(?!\d|,\d{3}|\.\d)")
 _FRACTION_RE = re.compile(r"\b(\d+)/(\d+)\b")
 _NUMBER_SIGN_RE = re.compile(r"(?:#|\bno\.|\bnos\.)\s?(?=\d)", re.IGNORECASE)
 _NEGATIVE_RE = re.compile(r"(?<![\w.])-(?=\d)")
@@ -180,8 +194,16 @@ def _decade(match: re.Match) -> str:
     return f"{cardinal(int(century))} {plural(cardinal(decade))}"
 
 
+def _unit(match: re.Match) -> str:
+    amount, unit = match.group(1), (match.group(2) or match.group(3)).lower()
+    singular, plural_name = _UNITS[unit]
+    return f"{number(amount)} {singular if amount == '1' else plural_name}"
+
+
 def _fraction(match: re.Match) -> str:
     top, bottom = int(match.group(1)), int(match.group(2))
+    if (top, bottom) == (24, 7):  # "open 24/7"
+        return "twenty-four seven"
     if bottom == 0 or bottom > 100 or top > 100:
         return f"{cardinal(top)} over {cardinal(bottom)}"
     if bottom == 1:
@@ -194,17 +216,31 @@ def _fraction(match: re.Match) -> str:
 
 def expand_numbers(text: str) -> str:
     """Spell out every number in ``text``: money, percentages, times, ordinals, decades, years,
-    fractions, decimals and cardinals, in that order (the specific patterns first)."""
+    fractions, decimals and cardinals, in that order (the specific patterns first).
+
+    Each pass runs only when a cheap substring test says it can match: a regex scan costs
+    about as much as the whole rest of normalisation.
+    """
     if not _DIGIT_RE.search(text):
-        return text  # most sentences: skip the dozen passes below
-    text = _NEGATIVE_RE.sub("minus ", text)
-    text = _CURRENCY_RE.sub(_currency, text)
-    text = _PERCENT_RE.sub(lambda m: number(m.group(1)) + " percent", text)
-    text = _TIME_RE.sub(_time, text)
-    text = _CLOCK_RE.sub(_clock, text)
-    text = _NUMBER_SIGN_RE.sub("number ", text)
+        return text  # most sentences
+    if "-" in text:
+        text = _NEGATIVE_RE.sub("minus ", text)
+        text = _YEAR_RANGE_RE.sub(lambda m: f"{year(int(m.group(1)))} to {year(int(m.group(2)))}", text)
+    if "$" in text or "£" in text or "€" in text or "¥" in text:
+        text = _CURRENCY_RE.sub(_currency, text)
+    if "%" in text or "cent" in text:
+        text = _PERCENT_RE.sub(lambda m: number(m.group(1)) + " percent", text)
+    if ":" in text:
+        text = _TIME_RE.sub(_time, text)
+    if "m" in text or "M" in text:
+        text = _CLOCK_RE.sub(_clock, text)
+    if "#" in text or "o." in text or "O." in text or "os." in text:
+        text = _NUMBER_SIGN_RE.sub("number ", text)
     text = _ORDINAL_RE.sub(lambda m: ordinal(int(m.group(1).replace(",", ""))), text)
-    text = _DECADE_RE.sub(_decade, text)
+    text = _UNIT_RE.sub(_unit, text)
+    if "0s" in text or "0's" in text:
+        text = _DECADE_RE.sub(_decade, text)
     text = _YEAR_RE.sub(lambda m: year(int(m.group(1))), text)
-    text = _FRACTION_RE.sub(_fraction, text)
+    if "/" in text:
+        text = _FRACTION_RE.sub(_fraction, text)
     return _NUMBER_RE.sub(lambda m: number(m.group(0)), text)
