@@ -13,7 +13,8 @@ from typing import Sequence
 
 from ..errors import TextError
 
-# phonemizer's own list of marks it carries through; ' and - are read by espeak-ng as part of words.
+# Phones are not separated (IPA letters follow each other, "hˈɛloʊ"); words by one space.
+# Punctuation is carried through by phonemizer; ' and - are read by espeak-ng as part of a word.
 _SEPARATOR_WORD = " "
 
 
