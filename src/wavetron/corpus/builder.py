@@ -74,6 +74,9 @@ def build_corpus(out_dir: str | Path, size: int, seed: int = 0, engine: str = "e
     """
     started = time.perf_counter()
     _check_arguments(size, engine, speakers, workers, sample_rate)
+    if engine == "festival":
+        from . import festival
+        festival.check_voice()  # one clear error before anything is written, not one per sentence
     out_dir = Path(out_dir)
     settings = {"format": _FORMAT, "version": _VERSION, "size": size, "seed": seed, "engine": engine,
                 "speakers": speakers, "sample_rate": sample_rate}
@@ -89,9 +92,6 @@ def build_corpus(out_dir: str | Path, size: int, seed: int = 0, engine: str = "e
     failed: dict[str, str] = {}
     written = 0
     if todo:
-        if engine == "festival":
-            from . import festival
-            festival.check_voice()  # one clear error now rather than one per sentence
         for results in _run_groups(todo, engine, str(wav_dir), sample_rate, workers, progress, len(items) - reused):
             for result in results:
                 if result.error is not None:
@@ -140,7 +140,7 @@ def _check_arguments(size: int, engine: str, speakers: int, workers: int | None,
     if speakers < 1:
         raise WavetronError(f"speakers must be at least 1, got {speakers}")
     if engine == "festival" and speakers != 1:
-        raise WavetronError(f"the festival engine has one voice ({'cmu_us_slt_arctic_hts'}), got speakers={speakers}")
+        raise WavetronError(f"the festival engine has one voice (cmu_us_slt_arctic_hts), got speakers={speakers}")
     if engine == "espeak":
         from .espeak import speaker_voices
         try:
@@ -164,7 +164,8 @@ def _prepare_folder(out_dir: Path, settings: dict) -> None:
         except (OSError, ValueError) as err:
             raise DataError(f"{manifest}: unreadable corpus manifest ({err})") from err
         if existing != settings:
-            differ = ", ".join(f"{key}={existing.get(key)!r}" for key in settings if existing.get(key) != settings[key])
+            differ = ", ".join(f"{key} {existing.get(key)!r} there, {settings[key]!r} asked"
+                               for key in settings if existing.get(key) != settings[key])
             raise DataError(f"{out_dir}: holds a different wavetron corpus ({differ}); use another folder or the same settings")
         return
     if out_dir.exists() and any(out_dir.iterdir()):

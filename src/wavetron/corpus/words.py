@@ -93,6 +93,23 @@ INTERJECTIONS = _split("Wow Oh Hey Look Goodness Hooray Alas Ouch")
 CONJUNCTIONS = (", and", ", but", " because", " while", " although", ", so", " before", " after", " until")
 
 
+def vocabulary() -> frozenset[str]:
+    """Every word the grammar can use, lower-cased, plural nouns and both verb forms included."""
+    words: set[str] = set()
+    for group in (NOUNS, ADJECTIVES, ADVERBS, PREPOSITIONS, FIRST_NAMES, SURNAMES, TITLES, CITIES, MONTHS,
+                  WEEKDAYS, EVENTS, VEHICLES, INTERJECTIONS):
+        words.update(word.lower() for word in group)
+    words.update(plural(noun) for noun in NOUNS)
+    words.update(form for pair in VERBS for form in pair)
+    words.update(word for conjunction in CONJUNCTIONS for word in conjunction.strip(", ").split())
+    # The fixed words of the sentence frames.
+    words.update("""a an the this that my our your their is are was were did why would where have you ever
+        seen can it before how many what look at there counted in about percent of weighed pounds year
+        cost market paid for too much moved to on born by had changed completely leaves up and meet me
+        or later drove from told ask woke""".split())
+    return frozenset(words)
+
+
 def plural(noun: str) -> str:
     """English plural by the regular rules (the noun lists avoid irregular nouns)."""
     if noun.endswith(("s", "x", "z", "ch", "sh")):
