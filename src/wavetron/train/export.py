@@ -1,0 +1,97 @@
+"""Trained models out of a run: a single-file export and a loader that rebuilds the model.
+
+The export is one ``model.safetensors`` whose metadata holds the model name, the resolved
+config (JSON) and the step, so synthesis needs nothing else to rebuild the model.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..config import Config, from_dict
+from ..errors import DataError
+from ..io import atomic_path
+from .checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, read_export_metadata
+
+
+def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool = True) -> Path:
+    """Write the weights of a checkpoint folder as one safetensors file with the config in its metadata.
+
+    Args:
+        checkpoint_dir: a ``step-N`` folder.
+        out_path: the ``.safetensors`` file to write (atomically).
+        use_ema: export the EMA weights when the checkpoint has them (what vocoders sample from).
+    """
+    checkpoint = load_checkpoint(checkpoint_dir)
+    weights = dict(checkpoint.tensors["model"])
+    kind = "model"
+    if use_ema and "ema" in checkpoint.tensors:
+        weights.update(checkpoint.tensors["ema"])  # integer buffers stay those of the model
+        kind = "ema"
+    metadata = {
+        "format": "wavetron-model",
+        "model_name": str(checkpoint.state["model_name"]),
+        "config": json.dumps(checkpoint.state["config"]),
+        "step": str(checkpoint.step),
+        "weights": kind,
+    }
+    with atomic_path(out_path) as tmp:
+        save_file({k: v.contiguous() for k, v in weights.items()}, str(tmp), metadata=metadata)
+    return Path(out_path)
+
+
+def _resolve(path: Path) -> Path:
+    """A run folder -> its newest intact checkpoint; a checkpoints folder likewise; else ``path``."""
+    if path.is_dir() and not (path / "state.json").exists():
+        root = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        checkpoint = latest_checkpoint(root)
+        if checkpoint is None:
+            raise DataError(f"{path}: no intact checkpoint found")
+        return checkpoint.path
+    return path
+
+
+def load_model_checkpoint(path: str | Path, use_ema: bool = True,
+                          device: str | torch.device = "cpu") -> tuple[nn.Module, Config]:
+    """Rebuild a trained model from a run folder, a checkpoint folder or a single-file export.
+
+    The model is built through the registry from the config stored with the weights, put in
+    eval mode and moved to ``device``.
+
+    Args:
+        path: ``RUN/`` (newest checkpoint), ``RUN/checkpoints/step-N/`` or ``model.safetensors``.
+        use_ema: prefer the EMA weights of a checkpoint folder when present.
+    Returns:
+        (model, config): the model and the resolved config it was trained with.
+    """
+    from ..models.registry import get_model
+
+    path = _resolve(Path(path))
+    if path.is_dir():
+        checkpoint = load_checkpoint(path)
+        name, config_dict = checkpoint.state["model_name"], checkpoint.state["config"]
+        weights = dict(checkpoint.tensors["model"])
+        if use_ema and "ema" in checkpoint.tensors:
+            weights.update(checkpoint.tensors["ema"])
+    elif path.is_file():
+        try:
+            metadata = read_export_metadata(path)
+            weights = load_file(str(path))
+        except Exception as err:  # safetensors raises its own types for a damaged file
+            raise DataError(f"{path}: not a safetensors file ({err})") from None
+        if metadata.get("format") != "wavetron-model":
+            raise DataError(f"{path}: not a wavetron model export (no wavetron metadata)")
+        name, config_dict = metadata["model_name"], json.loads(metadata["config"])
+    else:
+        raise DataError(f"{path}: no such checkpoint or model file")
+    config = from_dict(Config, config_dict)
+    model = get_model(name).build(config)
+    model.load_state_dict(weights)
+    return model.to(device).eval(), config
+
+
+__all__ = ["export_model", "load_model_checkpoint", "checkpoint_name"]

@@ -1,0 +1,99 @@
+"""``train(model_name, features, run_dir, config)``: from a registered model name to a finished run.
+
+Resolves the config against the features folder, prepares the run directory, seeds, joins
+the torchrun process group and hands over to :class:`~wavetron.train.engine.Trainer`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from ..config import AudioConfig, Config, TextConfig, from_dict, save_config, to_dict
+from ..errors import ConfigError, DataError
+from ..io import atomic_write_text
+from . import distributed
+from .checkpoint import list_checkpoints, remove_partial
+from .engine import Trainer, TrainResult
+from .state import seed_everything
+
+
+def adopt_feature_settings(config: Config, features_dir: str | Path) -> Config:
+    """Take the audio and text settings of a features folder's ``manifest.json``.
+
+    A section left at its defaults is replaced by the manifest's; a section the user changed
+    must equal the manifest's, else ConfigError names the first differing setting and both values.
+    A folder without a manifest leaves ``config`` as it is.
+    """
+    manifest = Path(features_dir) / "manifest.json"
+    if not manifest.is_file():
+        return config
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(f"{manifest}: unreadable manifest ({err})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{manifest}: expected a JSON object")
+    for section, cls in (("audio", AudioConfig), ("text", TextConfig)):
+        if section not in data:
+            continue
+        theirs = from_dict(cls, data[section], section)
+        ours = getattr(config, section)
+        if ours == theirs:
+            continue
+        if ours == cls():
+            config = dataclasses.replace(config, **{section: theirs})
+            continue
+        mine, made = to_dict(ours), to_dict(theirs)
+        key = next(k for k in mine if mine[k] != made.get(k))
+        raise ConfigError(f"{manifest}: features were made with {section}.{key}={made.get(key)!r} but the config "
+                          f"sets {section}.{key}={mine[key]!r}; drop the {section} section or preprocess again")
+    return config
+
+
+def prepare_run_dir(run_dir: Path, config: Config, model_name: str, resume: bool,
+                    dist: distributed.Distributed) -> None:
+    """Create ``run_dir`` with ``config.yaml`` and ``run.json``; refuse to train over old checkpoints."""
+    checkpoints = run_dir / "checkpoints"
+    if not resume and list_checkpoints(checkpoints):
+        raise ConfigError(f"{run_dir}: already holds checkpoints; pass --resume to continue or choose a new --out")
+    if dist.is_main:
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        remove_partial(checkpoints)  # left by a writer that was killed
+        save_config(config, run_dir / "config.yaml")
+        atomic_write_text(run_dir / "run.json", json.dumps({"model": model_name,
+                                                            "world_size": dist.world_size}, indent=1))
+    distributed.barrier(dist)
+
+
+def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config: Config | None = None,
+          resume: bool = False) -> TrainResult:
+    """Train the registered model ``model_name`` on a features folder, writing the run to ``run_dir``.
+
+    Under torchrun every process calls this; rank 0 logs and writes checkpoints.
+
+    Args:
+        model_name: a name from :func:`wavetron.models.known_models`.
+        features_dir: the output of ``wavetron preprocess`` (or whatever the model's datasets read).
+        run_dir: ``config.yaml``, ``logs/`` (TensorBoard) and ``checkpoints/`` go here.
+        config: the root config; defaults when None. Its ``train`` section drives the loop.
+        resume: continue from the newest intact checkpoint in ``run_dir``.
+    """
+    from ..models.registry import get_model
+
+    spec = get_model(model_name)
+    config = adopt_feature_settings(config or Config(), features_dir)
+    dist = distributed.setup(config.train.device)
+    try:
+        run_dir = Path(run_dir)
+        prepare_run_dir(run_dir, config, model_name, resume, dist)
+        seed_everything(config.train.seed)  # identical initial weights on every rank
+        model = spec.build(config)
+        train_set, val_set, collate = spec.datasets(Path(features_dir), config)
+        seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
+        trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
+                          bucket=spec.batch_sampler, dist=dist)
+        return trainer.fit(resume=resume)
+    finally:
+        distributed.cleanup(dist)

@@ -1,0 +1,54 @@
+"""Helpers for the training-engine tests that run the CLI in real subprocesses."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+RUNNER = """\
+import os, sys
+sys.path.insert(0, {here!r})
+import torch
+torch.set_num_threads(1)
+import tiny_model  # registers the "tiny" model
+from wavetron.cli import main
+code = main(sys.argv[1:])
+dump = os.environ.get("TINY_DUMP")
+if dump and tiny_model.LAST_MODEL:  # each rank's final weights, to compare replicas
+    from safetensors.torch import save_file
+    rank = os.environ.get("RANK", "0")
+    save_file(tiny_model.LAST_MODEL[-1].state_dict(), os.path.join(dump, f"rank{{rank}}.safetensors"))
+sys.exit(code)
+"""
+
+
+def tiny_args(data: Path, out: Path, **train) -> list[str]:
+    """``train tiny`` CLI arguments with the settings of :func:`tiny_model.tiny_config`."""
+    settings = dict(batch_size=4, max_steps=20, lr=3e-3, checkpoint_every=10, validate_every=10, log_every=5,
+                    ema_decay=0.99, seed=7)
+    settings.update(train)
+    args = ["train", "tiny", "--data", str(data), "--out", str(out), "--set", "audio.n_mels=8"]
+    for key, value in settings.items():
+        args += ["--set", f"train.{key}={value}"]
+    return args
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess: one thread, the package importable."""
+    out = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "src"))
+    out.update(extra)
+    return out
+
+
+def popen(script: Path, args: list[str], **extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(script), *args], env=env(**extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def run(script: Path, args: list[str], timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(script), *args], env=env(**extra), capture_output=True, text=True,
+                          timeout=timeout)
