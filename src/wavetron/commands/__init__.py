@@ -8,6 +8,7 @@ import argparse
 # Command name -> module name in this package, in the order `wavetron --help` lists them.
 COMMANDS: dict[str, str] = {
     "corpus": "corpus",
+    "preprocess": "preprocess",
     "train": "train",
 }
 
