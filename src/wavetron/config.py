@@ -211,6 +211,68 @@ class WaveNetConfig:
 
 
 @dataclass
+class TacotronConfig:
+    """The ``tacotron:`` section: structure, losses and inference of Tacotron 2 (or the Tacotron 1 variant).
+
+    The defaults are the paper's Tacotron 2 sizes (``configs/tacotron2.yaml``). Mel size, the symbol
+    count and the speaker count come from ``audio:``, ``text:`` and the features folder.
+    """
+
+    variant: str = "tacotron2"  # tacotron2: conv + BiLSTM encoder, conv postnet; tacotron1: CBHG both
+    embedding_dim: int = 512
+    encoder_convs: int = 3
+    encoder_kernel: int = 5
+    encoder_dim: int = 512  # encoder output size (both LSTM directions together)
+    cbhg_banks: int = 16  # tacotron1: convolution bank of kernel sizes 1..cbhg_banks
+    cbhg_highways: int = 4
+    attention_dim: int = 128
+    location_filters: int = 32
+    location_kernel: int = 31
+    prenet_dims: list[int] = field(default_factory=lambda: [256, 256])
+    prenet_dropout: float = 0.5  # kept on at inference (Shen et al. 2018, section 2.3)
+    decoder_dim: int = 1024  # both decoder LSTM layers
+    decoder_dropout: float = 0.1
+    reduction_factor: int = 1  # mel frames predicted per decoder step
+    postnet_dim: int = 512
+    postnet_convs: int = 5
+    postnet_kernel: int = 5
+    dropout: float = 0.5  # encoder and postnet convolutions
+    n_speakers: int = 0  # > 1: learned speaker embedding; 0: taken from the features folder
+    speaker_dim: int = 64
+    stop_pos_weight: float = 5.0  # positive weight of the stop-token BCE (one stop frame per sentence)
+    guided_attention_weight: float = 1.0  # Tachibana et al. 2017; 0 disables
+    guided_attention_sigma: float = 0.2
+    guided_attention_decay_steps: int = 5000  # the weight halves every this many training steps
+    stop_threshold: float = 0.5
+    max_decoder_steps: int = 1000  # inference guard (decoder steps, each reduction_factor frames)
+
+    def __post_init__(self) -> None:
+        _check(self.variant in ("tacotron2", "tacotron1"), "tacotron.variant", "tacotron2 or tacotron1", self.variant)
+        for key in ("embedding_dim", "encoder_convs", "encoder_kernel", "encoder_dim", "cbhg_banks", "attention_dim",
+                    "location_filters", "location_kernel", "decoder_dim", "reduction_factor", "postnet_dim",
+                    "postnet_convs", "postnet_kernel", "speaker_dim", "guided_attention_decay_steps",
+                    "max_decoder_steps"):
+            _check(getattr(self, key) > 0, f"tacotron.{key}", "a positive integer", getattr(self, key))
+        _check(self.encoder_dim % 2 == 0, "tacotron.encoder_dim", "an even integer (two LSTM directions)",
+               self.encoder_dim)
+        _check(self.encoder_kernel % 2 == 1 and self.location_kernel % 2 == 1 and self.postnet_kernel % 2 == 1,
+               "tacotron.encoder_kernel", "odd kernel sizes (encoder, location, postnet)",
+               (self.encoder_kernel, self.location_kernel, self.postnet_kernel))
+        _check(self.cbhg_highways >= 0, "tacotron.cbhg_highways", "an integer >= 0", self.cbhg_highways)
+        _check(len(self.prenet_dims) > 0 and all(d > 0 for d in self.prenet_dims), "tacotron.prenet_dims",
+               "a list of positive integers", self.prenet_dims)
+        for key in ("prenet_dropout", "decoder_dropout", "dropout"):
+            _check(0 <= getattr(self, key) < 1, f"tacotron.{key}", "a number in [0, 1)", getattr(self, key))
+        _check(self.n_speakers >= 0, "tacotron.n_speakers", "an integer >= 0", self.n_speakers)
+        _check(self.stop_pos_weight > 0, "tacotron.stop_pos_weight", "a positive number", self.stop_pos_weight)
+        _check(self.guided_attention_weight >= 0, "tacotron.guided_attention_weight", "a number >= 0",
+               self.guided_attention_weight)
+        _check(self.guided_attention_sigma > 0, "tacotron.guided_attention_sigma", "a positive number",
+               self.guided_attention_sigma)
+        _check(0 < self.stop_threshold < 1, "tacotron.stop_threshold", "a number in (0, 1)", self.stop_threshold)
+
+
+@dataclass
 class Config:
     """The root of a configuration file: one section per concern."""
 
@@ -219,6 +281,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     wavenet: WaveNetConfig = field(default_factory=WaveNetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    tacotron: TacotronConfig = field(default_factory=TacotronConfig)
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:
