@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in OUT_DIR: items already written are kept")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="worker processes (default: one per CPU core)")
+                        help="worker processes (default: one per CPU core, at most one per 32 items)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -22,6 +22,7 @@ REPORT = "report.txt"
 # Written first, so an interrupted run can still tell which settings made its files.
 SETTINGS = "preprocess.json"
 VERSION = 1
+ITEMS_PER_WORKER = 32  # without --workers, one process per this many items (up to one per core)
 
 
 @dataclass
@@ -44,7 +45,8 @@ def preprocess(data_dir: str | Path, out_dir: str | Path, config: Config | None 
         out_dir: the features folder to write (new or empty, or an earlier run of it with ``resume``).
         config: audio, text and data settings (defaults when None).
         resume: keep the feature files an interrupted run left; refused if its audio settings differ.
-        workers: processes (default: every core); 1 runs in this process.
+        workers: processes; 1 runs in this process. Default: one per core, but no more than one
+            per 32 items, since each spawned worker first spends seconds importing torch.
         progress: show a tqdm bar on stderr.
 
     Returns:
@@ -83,22 +85,45 @@ def _run_jobs(jobs: list[ItemJob], workers: int | None, progress: bool) -> Itera
     """Process every job, in a process pool unless one worker is asked for (or there is one job)."""
     from tqdm import tqdm
 
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    if workers is None:
+        # A spawned worker pays seconds of imports (torch, librosa): worth it only for enough items.
+        workers = min(os.cpu_count() or 1, max(1, len(jobs) // ITEMS_PER_WORKER))
+    workers = max(1, min(workers, len(jobs) or 1))
     bar = tqdm(total=len(jobs), desc="preprocess", unit="item", disable=not progress, file=sys.stderr)
     try:
         if workers == 1:
-            for job in jobs:
-                yield process_item(job)
-                bar.update()
+            yield from _run_here(jobs, bar)
             return
         # spawn, not fork: forking a process whose torch/OpenMP threads already ran can deadlock.
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker)
+        try:
             futures = [pool.submit(process_item, job) for job in jobs]
             for future in as_completed(futures):
                 yield future.result()
                 bar.update()
+        finally:
+            # On Ctrl-C, drop the queued items instead of waiting for all of them to finish.
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
+
+
+def _run_here(jobs: list[ItemJob], bar) -> Iterator[ItemFeatures | BadItem]:
+    """Process the jobs in this process, with one torch thread as in the workers.
+
+    Per-item tensors are ~1e5 samples: threads gain nothing on them and spin against each other
+    (and other programs) on a busy machine.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for job in jobs:
+            yield process_item(job)
+            bar.update()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def prepare_out_dir(out_dir: Path, config: Config, resume: bool) -> None:
