@@ -52,3 +52,11 @@ def popen(script: Path, args: list[str], **extra: str) -> subprocess.Popen:
 def run(script: Path, args: list[str], timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(script), *args], env=env(**extra), capture_output=True, text=True,
                           timeout=timeout)
+
+
+def torchrun(script: Path, args: list[str], nproc: int = 2, timeout: float = 180,
+             **extra: str) -> subprocess.CompletedProcess:
+    """Run ``script`` under ``torchrun --standalone`` with ``nproc`` CPU processes (gloo)."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               str(script), *args]
+    return subprocess.run(command, env=env(**extra), capture_output=True, text=True, timeout=timeout)

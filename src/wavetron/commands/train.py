@@ -7,6 +7,7 @@ Several processes or machines: the same arguments under torchrun, e.g.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -38,11 +39,16 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.data).exists():
         raise DataError(f"{args.data}: features folder not found (run `wavetron preprocess` first)")
     result = train(args.model, args.data, args.out, config, resume=args.resume)
+    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks for the job
     if result.stopped_by is not None:
         name = signal.Signals(result.stopped_by).name
-        print(f"wavetron train: stopped by {name} at step {result.step}; continue with --resume", file=sys.stderr)
+        if not quiet:
+            print(f"wavetron train: stopped by {name} at step {result.step}; continue with --resume",
+                  file=sys.stderr)
         return 128 + int(result.stopped_by)  # what a shell reports for a signal, so job schedulers can requeue
-    best = f", best validation loss {result.best_loss:.5g} at step {result.best_step}" if result.best_loss else ""
-    print(f"wavetron train: finished at step {result.step}{best}; model in {Path(args.out) / 'model.safetensors'}",
-          file=sys.stderr)
+    best = (f", best validation loss {result.best_loss:.5g} at step {result.best_step}"
+            if result.best_loss is not None else "")
+    if not quiet:
+        model = Path(args.out) / "model.safetensors"
+        print(f"wavetron train: finished at step {result.step}{best}; model in {model}", file=sys.stderr)
     return 0
