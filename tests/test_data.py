@@ -173,7 +173,8 @@ def test_audio_mel_whole_utterances_collate(features, indices):
     items = [dataset[i] for i in indices]
     batch = dataset.collate(items)
     frames = [dataset.items[i].frames for i in indices]
-    assert batch.audio.shape == (len(indices), max(frames) * 256) and batch.mels.shape == (len(indices), 80, max(frames))
+    assert batch.audio.shape == (len(indices), max(frames) * 256)
+    assert batch.mels.shape == (len(indices), 80, max(frames))
     assert batch.audio_lengths.tolist() == [f * 256 for f in frames] and batch.mel_lengths.tolist() == frames
     assert batch.tokens is None and batch.speakers.tolist() == [0] * len(indices)
     for row, n in enumerate(frames):
