@@ -107,7 +107,8 @@ def parse_metrics(spec: str | None) -> list[str]:
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in METRIC_NAMES]
     if unknown or not names:
-        raise WavetronError(f"--metrics: unknown metric {', '.join(unknown) or spec!r}; "
+        named = ", ".join(unknown) if unknown else repr(spec)
+        raise WavetronError(f"--metrics: unknown metric {named}; "
                             f"expected a comma-separated list of {', '.join(METRIC_NAMES)} (or 'all')")
     return list(dict.fromkeys(names))
 

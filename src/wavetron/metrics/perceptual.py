@@ -64,6 +64,8 @@ def pesq_wb(ref, gen, sample_rate: int, aligned: bool = False) -> float:
     ref, gen = as_signal(ref, "reference"), as_signal(gen, "generated")
     if not aligned:
         ref, gen, _ = align(ref, gen)
+    if not np.any(ref) or not np.any(gen):
+        raise AudioError("PESQ needs speech: the reference or the generated audio is digital silence")
     try:
         return float(pesq(PESQ_RATE, _at_16k(ref, sample_rate), _at_16k(gen, sample_rate), "wb"))
     except PesqError as err:
