@@ -103,16 +103,22 @@ def _center_pad(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor:
     return F.pad(audio.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
 
 
+@functools.lru_cache(maxsize=32)
+def _frame_window(n_fft: int, win_length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The analysis window zero-padded to ``n_fft`` in the middle, as ``librosa.util.pad_center`` does."""
+    left = (n_fft - win_length) // 2
+    return F.pad(_window(win_length, device, dtype), (left, n_fft - win_length - left))
+
+
 def _framed_stft(padded: torch.Tensor, config: AudioConfig) -> torch.Tensor:
     """STFT of already padded ``(B, T)`` audio, frames first: complex ``(B, frames, F)`` (contiguous)."""
     if padded.shape[-1] < config.n_fft:
         raise ValueError(f"audio of {padded.shape[-1]} samples (after padding) is shorter than "
                          f"n_fft ({config.n_fft})")
-    window = _window(config.win_length, padded.device, padded.dtype)
-    # torch.stft zero-pads a shorter window to n_fft in the middle, like librosa.util.pad_center.
-    spec = torch.stft(padded, config.n_fft, config.hop_length, config.win_length, window=window,
-                      center=False, return_complex=True)  # (B, F, frames), a view of (B, frames, F)
-    return spec.transpose(1, 2)
+    window = _frame_window(config.n_fft, config.win_length, padded.device, padded.dtype)
+    # Framing by hand and one batched rfft is about twice as fast on CPU as torch.stft, same numbers.
+    frames = padded.unfold(-1, config.n_fft, config.hop_length) * window  # (B, frames, n_fft)
+    return torch.fft.rfft(frames)
 
 
 def stft(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor:
@@ -130,12 +136,14 @@ def stft(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor:
 
 
 def _magnitude(spec: torch.Tensor, power: float) -> torch.Tensor:
-    """``|spec| ** power`` of a complex tensor, through its real view (faster than complex abs on CPU)."""
-    parts = torch.view_as_real(spec)
-    real, imag = parts[..., 0], parts[..., 1]
-    if power == 2.0:
-        return real * real + imag * imag
-    return torch.hypot(real, imag)
+    """``|spec| ** power`` of a complex tensor.
+
+    Squares of the real view then one add: on CPU several times faster than complex ``abs``
+    or ``hypot`` (both scalar loops); float32 cannot overflow here for audio in [-1, 1].
+    """
+    squares = torch.view_as_real(spec).square()  # (..., 2)
+    energy = squares[..., 0] + squares[..., 1]
+    return energy if power == 2.0 else energy.sqrt_()
 
 
 def linear_spectrogram(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor:
@@ -147,13 +155,23 @@ def linear_spectrogram(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor
     return _unbatch(spec.transpose(1, 2).contiguous(), batched)
 
 
+def _cropped_basis(config: AudioConfig, bins: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return _contiguous_prefix(mel_filterbank(config, device, dtype), bins)
+
+
+@functools.lru_cache(maxsize=32)
+def _contiguous_prefix(basis: torch.Tensor, bins: int) -> torch.Tensor:
+    # Keyed on the cached filterbank object itself, so it lives exactly as long as that entry.
+    return basis[:, :bins].contiguous()
+
+
 def _mel_of_padded(padded: torch.Tensor, config: AudioConfig, log: bool) -> torch.Tensor:
     """Mel spectrogram ``(B, n_mels, frames)`` of padded ``(B, T)`` audio."""
     bins = _active_bins(config.sample_rate, config.n_fft, config.n_mels, float(config.f_min),
                         None if config.f_max is None else float(config.f_max), config.htk, config.mel_norm)
     spec = _framed_stft(padded, config)[..., :bins]  # (B, frames, bins): skip bins no filter uses
-    basis = mel_filterbank(config, padded.device, padded.dtype)[:, :bins]  # (n_mels, bins)
-    mel = torch.matmul(_magnitude(spec, config.power), basis.T)  # (B, frames, n_mels): one GEMM
+    basis = _cropped_basis(config, bins, padded.device, padded.dtype)  # (n_mels, bins)
+    mel = F.linear(_magnitude(spec, config.power), basis)  # (B, frames, n_mels): one GEMM
     if log:
         mel = torch.log(mel.clamp_min_(config.log_floor))
     return mel.transpose(1, 2).contiguous()
@@ -177,12 +195,13 @@ def mel_spectrogram(audio: torch.Tensor, config: AudioConfig, log: bool = True) 
 
 
 def mel_spectrograms(audios: Sequence[torch.Tensor], config: AudioConfig, log: bool = True,
-                     batch_samples: int = 2 ** 22) -> list[torch.Tensor]:
+                     batch_samples: int = 2 ** 18) -> list[torch.Tensor]:
     """Mel spectrograms of many signals of different lengths, computed in padded batches.
 
     Signals are sorted by length and grouped so that a batch holds about ``batch_samples``
-    samples; each is centre-padded on its own (so ``pad_mode`` acts on its true edges) and
-    its frames are cut back to :func:`frame_count`, so every result equals
+    samples (2**18, about 12 s at 22050 Hz: little padding, buffers that stay in cache).
+    Each is centre-padded on its own (so ``pad_mode`` acts on its true edges) and its frames
+    are cut back to :func:`frame_count`, so every result equals
     ``mel_spectrogram(audio, config, log)`` of that signal alone.
 
     Args:
@@ -191,23 +210,31 @@ def mel_spectrograms(audios: Sequence[torch.Tensor], config: AudioConfig, log: b
         list of ``(n_mels, frames_i)`` in the input order.
     """
     items = [as_batch(a)[0][0] for a in audios]
-    padded = [_center_pad(a.unsqueeze(0), config)[0] if config.center else a for a in items]
-    order = sorted(range(len(padded)), key=lambda i: padded[i].shape[-1])
-    results: list[torch.Tensor | None] = [None] * len(padded)
+    edge = config.n_fft // 2 if config.center else 0
+    zero_padded = not config.center or config.pad_mode == "constant"
+    if not zero_padded:  # reflect & co. need each signal's own edges: pad one by one
+        items = [_center_pad(a.unsqueeze(0), config)[0] for a in items]
+        edge = 0
+    order = sorted(range(len(items)), key=lambda i: items[i].shape[-1])
+    results: list[torch.Tensor | None] = [None] * len(items)
     start = 0
     while start < len(order):
         # Grow the batch while it stays under batch_samples (the longest item sets its width).
         stop = start + 1
-        while stop < len(order) and (stop + 1 - start) * padded[order[stop]].shape[-1] <= batch_samples:
+        while stop < len(order) and (stop + 1 - start) * items[order[stop]].shape[-1] <= batch_samples:
             stop += 1
         group = order[start:stop]
-        width = padded[group[-1]].shape[-1]
-        batch = padded[group[0]].new_zeros(len(group), width)
+        width = items[group[-1]].shape[-1] + 2 * edge
+        if width < config.n_fft:
+            raise ValueError(f"audio of {items[group[0]].shape[-1]} samples is shorter than n_fft "
+                             f"({config.n_fft}) with center={config.center}")
+        # Zeros around each signal are the constant centre padding and the batch padding at once.
+        batch = items[group[0]].new_zeros(len(group), width)
         for row, index in enumerate(group):
-            batch[row, :padded[index].shape[-1]] = padded[index]
+            batch[row, edge:edge + items[index].shape[-1]] = items[index]
         mels = _mel_of_padded(batch, config, log)  # (b, n_mels, frames_max)
         for row, index in enumerate(group):
-            frames = 1 + (padded[index].shape[-1] - config.n_fft) // config.hop_length
+            frames = 1 + (items[index].shape[-1] + 2 * edge - config.n_fft) // config.hop_length
             results[index] = mels[row, :, :frames].clone()  # do not keep the whole batch alive
         start = stop
     return results  # type: ignore[return-value]
