@@ -20,7 +20,7 @@ def spectral_convergence(target: torch.Tensor, audio: torch.Tensor, config: Audi
 
 @pytest.fixture(scope="module")
 def speech(speech_wavs) -> torch.Tensor:
-    return load(speech_wavs[0])[0]  # about 3 s of espeak speech
+    return load(speech_wavs[0])[0][:33075]  # the first 1.5 s of an espeak sentence
 
 
 @pytest.mark.parametrize("settings", [{}, {"win_length": 800}, {"pad_mode": "reflect"}])
@@ -39,10 +39,10 @@ def test_fast_griffin_lim_converges_on_speech(speech):
     magnitude = linear_spectrogram(speech, c)  # (F, frames)
     audio = griffin_lim(magnitude, c, n_iter=60, momentum=0.99, length=len(speech))
     assert audio.shape == speech.shape
-    # Measured 0.030-0.037 on the espeak corpus (60 iterations, momentum 0.99).
+    # Measured 0.031-0.038 on 1.5 s of each of six espeak sentences (60 iterations, momentum 0.99).
     fast = spectral_convergence(magnitude, audio, c)
     assert fast < 0.06
-    # Momentum converges faster: 30 fast iterations beat 60 plain ones (measured 0.05 vs 0.07-0.09).
+    # Momentum converges faster: 30 fast iterations beat 60 plain ones (measured 0.048-0.055 vs 0.064-0.099).
     plain = spectral_convergence(magnitude, griffin_lim(magnitude, c, n_iter=60, momentum=0.0), c)
     fast_30 = spectral_convergence(magnitude, griffin_lim(magnitude, c, n_iter=30, momentum=0.99), c)
     assert fast < fast_30 < plain
@@ -83,9 +83,7 @@ def test_mel_to_linear_fits_the_mel(speech):
 def test_mel_to_linear_power_two_returns_magnitude(speech):
     c = AudioConfig(power=2.0)
     linear = mel_to_linear(mel_spectrogram(speech[:20000], c), c, method="nnls")
-    power = mel_to_linear(mel_spectrogram(speech[:20000], c), c, method="nnls") ** 2
-    torch.testing.assert_close(linear ** 2, power)
-    mel = mel_spectrogram(speech[:20000], c, log=False)
+    mel = mel_spectrogram(speech[:20000], c, log=False)  # a power mel: the filters act on |STFT|^2
     assert float((mel_filterbank(c) @ linear ** 2 - mel).norm() / mel.norm()) < 1e-3
 
 
@@ -96,4 +94,4 @@ def test_mel_to_audio_reproduces_the_mel(speech):
     assert audio.shape == speech.shape
     mel = log_mel.exp()
     error = float((mel_spectrogram(audio, c, log=False) - mel).norm() / mel.norm())
-    assert error < 0.15  # measured 0.08-0.09 with pinv and 60 fast iterations
+    assert error < 0.15  # measured 0.080-0.103 with pinv and 60 fast iterations
