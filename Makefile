@@ -16,10 +16,10 @@ demo: $(STAMP)
 	$(BIN)/python -m wavetron.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
