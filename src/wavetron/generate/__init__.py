@@ -1,0 +1,120 @@
+"""Autoregressive WaveNet sampling: three paths that agree, plus batched and folded generation.
+
+- ``naive``: recompute the receptive field per sample (the reference; tests only).
+- ``cached``: per-layer input queues in torch; any device, any batch.
+- ``fast``: the whole per-sample loop compiled for the CPU with numba.
+
+All paths read the same precomputed conditioning and the same table of uniforms, so with a fixed
+seed they reproduce their output, and with ``temperature=0`` (argmax) they produce the same samples.
+"""
+from __future__ import annotations
+
+import torch
+
+from .common import Generated, Request, draw_uniforms, sample_softmax
+
+METHODS = ("auto", "naive", "cached", "fast")
+
+
+def make_request(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,
+                 length: int | None = None, prompt: torch.Tensor | None = None, temperature: float = 1.0,
+                 seed: int = 0, record_logits: bool = False) -> Request:
+    """Condition ``model`` and fix the length and randomness of a generation job.
+
+    Args:
+        mel: ``(B, n_mels, frames)``; required by a conditioned model, ignored otherwise.
+        speakers: ``(B,)`` ids for a speaker-conditioned model.
+        length: samples to generate; defaults to ``frames * hop_length``, or the prompt length.
+        prompt: ``(B, P)`` encoded samples (see :meth:`WaveNet.encode_audio`) imposed on the first steps.
+    """
+    device = next(model.parameters()).device
+    if mel is not None:
+        mel = mel.to(device=device, dtype=next(model.parameters()).dtype)
+        if mel.dim() == 2:
+            mel = mel.unsqueeze(0)
+    if speakers is not None:
+        speakers = torch.as_tensor(speakers, device=device).reshape(-1)
+    if model.conditional and mel is None:
+        raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
+    if not model.conditional:
+        mel = None
+    if mel is not None and mel.shape[1] != model.dims.cond_channels:
+        raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {model.dims.cond_channels}")
+    if model.speaker is None:
+        speakers = None
+    elif speakers is None:
+        raise ValueError("this WaveNet is conditioned on a speaker: pass speakers (B,)")
+    if prompt is not None:
+        prompt = torch.as_tensor(prompt, device=device)
+        prompt = prompt.unsqueeze(0) if prompt.dim() == 1 else prompt
+    batch = next((t.shape[0] for t in (mel, speakers, prompt) if t is not None), 1)
+    covered = mel.shape[-1] * model.dims.hop_length if mel is not None else None
+    if length is None:
+        if covered is not None:
+            length = covered
+        elif prompt is not None:
+            length = prompt.shape[1]
+        else:
+            raise ValueError("an unconditional WaveNet needs a length (or a prompt) to generate")
+    if covered is not None and covered < length:
+        raise ValueError(f"mel covers {covered} samples, asked for {length}")
+    if prompt is not None and prompt.shape[1] > length:
+        prompt = prompt[:, :length]
+    return Request(mel=mel, speakers=speakers, batch=batch, length=int(length), prompt=prompt,
+                   temperature=float(temperature), uniforms=draw_uniforms(seed, batch, int(length)),
+                   record_logits=record_logits)
+
+
+def run_request(model, req: Request, method: str = "auto", threads: int | None = None) -> Generated:
+    """Run one path on a prepared request. ``auto`` picks ``fast`` on CPU, ``cached`` elsewhere."""
+    if method not in METHODS:
+        raise ValueError(f"unknown generation method {method!r} (known: {', '.join(METHODS)})")
+    device = next(model.parameters()).device
+    if method == "auto":
+        method = "fast" if device.type == "cpu" else "cached"
+    was_training = model.training
+    model.eval()
+    # per-step ops are tiny: intra-op threads only add synchronisation (and stall badly on a busy machine)
+    torch_threads = torch.get_num_threads()
+    if device.type == "cpu" and method != "fast":
+        torch.set_num_threads(1)
+    try:
+        if method == "naive":
+            from .naive import generate_naive
+
+            return generate_naive(model, req)
+        if method == "cached":
+            from .cached import generate_cached
+
+            return generate_cached(model, req)
+        from .fast import generate_fast
+
+        return generate_fast(model, req, threads=threads)
+    finally:
+        model.train(was_training)
+        torch.set_num_threads(torch_threads)
+
+
+def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,
+             length: int | None = None, prompt: torch.Tensor | None = None, method: str = "auto",
+             temperature: float = 1.0, seed: int = 0, record_logits: bool = False,
+             threads: int | None = None) -> Generated:
+    """Sample from a WaveNet.
+
+    Args:
+        model: a :class:`~wavetron.models.wavenet.WaveNet`.
+        mel: ``(B, n_mels, frames)`` or ``(n_mels, frames)`` conditioning.
+        speakers: ``(B,)`` speaker ids. length: samples per stream.
+        prompt: ``(B, P)`` encoded samples to continue (or teacher-force, with ``P == length``).
+        method: ``auto``, ``naive``, ``cached`` or ``fast``.
+        temperature: softmax temperature; 0 is argmax.
+        seed: fixes the random draws.
+        record_logits: also return every step's network output.
+        threads: CPU threads of the fast path (streams are split among them).
+    Returns: :class:`Generated` with ``samples`` and ``audio`` ``(B, T)``.
+    """
+    req = make_request(model, mel, speakers, length, prompt, temperature, seed, record_logits)
+    return run_request(model, req, method, threads)
+
+
+__all__ = ["Generated", "Request", "draw_uniforms", "generate", "make_request", "run_request", "sample_softmax"]

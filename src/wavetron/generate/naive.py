@@ -1,0 +1,39 @@
+"""Path 1, the reference: recompute the whole receptive field for every sample. Tests only."""
+from __future__ import annotations
+
+import torch
+
+from .common import Generated, Request, sample_softmax
+from ..models.mol import mol_sample
+
+
+@torch.no_grad()
+def generate_naive(model, req: Request) -> Generated:
+    """Sample ``req.length`` steps by running :meth:`WaveNet.run` on the last ``receptive_field`` inputs.
+
+    Quadratic in nothing but slow in everything: ``receptive_field`` samples of work per output.
+    """
+    rf = model.receptive_field
+    B, T = req.batch, req.length
+    device = next(model.parameters()).device
+    softmax = model.dims.output == "softmax"
+    dtype = torch.long if softmax else next(model.parameters()).dtype
+    # x[:, t] is the input of step t; x[:, t + 1] the sample of step t
+    x = torch.full((B, T + 1), model.start_value(), dtype=dtype, device=device)
+    uniforms = torch.from_numpy(req.uniforms).to(device)
+    cond, glob = model.condition(req.mel, req.speakers)
+    logits = []
+    for t in range(T):
+        begin = max(0, t - rf + 1)
+        window = cond[..., begin:t + 1] if cond is not None else None
+        out = model.run(x[:, begin:t + 1], window, glob)[:, :, -1]  # (B, C)
+        if req.record_logits:
+            logits.append(out)
+        if t < req.prompt_length:
+            x[:, t + 1] = req.prompt[:, t].to(dtype)
+        elif softmax:
+            x[:, t + 1] = sample_softmax(out, uniforms[:, t, 0], req.temperature)
+        else:
+            x[:, t + 1] = mol_sample(out, uniforms[:, t], req.temperature, model.dims.log_scale_min).to(dtype)
+    samples = x[:, 1:]
+    return Generated(samples, model.decode_audio(samples), torch.stack(logits, dim=2) if logits else None)
