@@ -109,3 +109,40 @@ def test_unconditional_generates_from_nothing_and_continues_a_prompt():
 def test_conditioned_model_requires_mel():
     with pytest.raises(ValueError, match="mel"):
         generate(tiny(), length=10)
+
+
+def test_batched_generation_equals_one_by_one():
+    from wavetron.generate import generate_batch
+
+    model = tiny()
+    mels = [torch.randn(8, n) for n in (30, 17, 25)]
+    batched = generate_batch(model, mels, method="fast", temperature=0)
+    assert [w.shape[0] for w in batched] == [120, 68, 100]
+    for mel, wave in zip(mels, batched):
+        alone = generate(model, mel, method="fast", temperature=0).audio[0]
+        assert wave.shape == alone.shape
+        # the upsampler looks a couple of frames ahead, so only the padding's reach may differ
+        keep = (mel.shape[-1] - model.upsample.margin) * 4
+        assert torch.equal(wave[:keep], alone[:keep])
+
+
+def test_fold_plan_covers_the_utterance():
+    from wavetron.generate import fold_plan
+
+    assert fold_plan(100, 40, 8) == [0, 32, 64]
+    assert fold_plan(10, 40, 8) == [0]
+    with pytest.raises(ValueError):
+        fold_plan(100, 8, 8)
+
+
+def test_folded_generation_crossfades_segments():
+    from wavetron.generate import generate_folded
+
+    model = tiny()
+    mel = torch.randn(8, 70)
+    folded = generate_folded(model, mel, segment_frames=24, overlap_frames=4, method="fast", temperature=0)
+    assert folded.shape == (280,)
+    whole = generate(model, mel, method="fast", temperature=0).audio[0]
+    # the first segment, before the first overlap, is exactly the unfolded start
+    assert torch.equal(folded[:20 * 4], whole[:20 * 4])
+    assert folded.abs().max() <= 1.0

@@ -4,6 +4,9 @@
 - ``cached``: per-layer input queues in torch; any device, any batch.
 - ``fast``: the whole per-sample loop compiled for the CPU with numba.
 
+:func:`generate_batch` vocodes several utterances as one batch; :func:`generate_folded` splits one long
+utterance into overlapping segments generated as one batch, then cross-fades them.
+
 All paths read the same precomputed conditioning and the same table of uniforms, so with a fixed
 seed they reproduce their output, and with ``temperature=0`` (argmax) they produce the same samples.
 """
@@ -117,4 +120,7 @@ def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | No
     return run_request(model, req, method, threads)
 
 
-__all__ = ["Generated", "Request", "draw_uniforms", "generate", "make_request", "run_request", "sample_softmax"]
+from .fold import fold_plan, generate_batch, generate_folded  # noqa: E402  (fold calls generate)
+
+__all__ = ["Generated", "Request", "draw_uniforms", "fold_plan", "generate", "generate_batch", "generate_folded",
+           "make_request", "run_request", "sample_softmax"]

@@ -1,0 +1,80 @@
+"""Batched generation of several utterances, and folded generation of one long utterance.
+
+Folding (as in WaveRNN's batched inference) cuts one mel into overlapping segments, generates them
+as one batch, one stream each, then cross-fades the overlaps. Each segment starts from silence; the
+overlap gives it ``overlap_frames`` of audio to settle before its output is heard.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+from . import generate
+
+
+def _pad_frames(mel: torch.Tensor, frames: int) -> torch.Tensor:
+    """Right-pad ``(n_mels, F)`` to ``frames`` by repeating the last frame (no step into silence)."""
+    if mel.shape[-1] >= frames:
+        return mel[:, :frames]
+    return torch.cat([mel, mel[:, -1:].expand(-1, frames - mel.shape[-1])], dim=1)
+
+
+def generate_batch(model, mels: Sequence[torch.Tensor], speakers: Sequence[int] | torch.Tensor | None = None,
+                   method: str = "auto", temperature: float = 1.0, seed: int = 0,
+                   threads: int | None = None) -> list[torch.Tensor]:
+    """Vocode several utterances at once, one stream each.
+
+    Args:
+        mels: ``(n_mels, F_i)`` per utterance (any lengths). speakers: one id per utterance.
+    Returns: one waveform ``(F_i * hop,)`` per utterance.
+    """
+    if not mels:
+        return []
+    hop = model.dims.hop_length
+    longest = max(m.shape[-1] for m in mels)
+    batch = torch.stack([_pad_frames(m, longest) for m in mels])  # (B, n_mels, F_max)
+    ids = torch.as_tensor(speakers) if speakers is not None else None
+    out = generate(model, batch, ids, method=method, temperature=temperature, seed=seed, threads=threads).audio
+    return [out[i, :m.shape[-1] * hop] for i, m in enumerate(mels)]
+
+
+def fold_plan(frames: int, segment_frames: int, overlap_frames: int) -> list[int]:
+    """First frame of every segment so that segments of ``segment_frames`` cover ``frames``."""
+    if overlap_frames < 0 or segment_frames <= overlap_frames:
+        raise ValueError(f"segment_frames ({segment_frames}) must exceed overlap_frames ({overlap_frames})")
+    step = segment_frames - overlap_frames
+    count = max(1, math.ceil(max(0, frames - overlap_frames) / step))
+    return [i * step for i in range(count)]
+
+
+def generate_folded(model, mel: torch.Tensor, speaker: int | None = None, segment_frames: int = 64,
+                    overlap_frames: int = 8, method: str = "auto", temperature: float = 1.0, seed: int = 0,
+                    threads: int | None = None) -> torch.Tensor:
+    """Vocode one long utterance as a batch of overlapping segments, cross-faded.
+
+    Args:
+        mel: ``(n_mels, F)``.
+        segment_frames: frames per segment (including the overlap).
+        overlap_frames: frames shared by neighbouring segments; a linear cross-fade spans them.
+    Returns: ``(F * hop,)`` waveform.
+    """
+    hop = model.dims.hop_length
+    frames = mel.shape[-1]
+    starts = fold_plan(frames, segment_frames, overlap_frames)
+    segments = torch.stack([_pad_frames(mel[:, s:s + segment_frames], segment_frames) for s in starts])
+    ids = torch.full((len(starts),), speaker) if speaker is not None else None
+    audio = generate(model, segments, ids, method=method, temperature=temperature, seed=seed,
+                     threads=threads).audio.cpu()  # (N, segment_frames * hop)
+    fade = overlap_frames * hop
+    ramp = torch.linspace(0.0, 1.0, fade + 2)[1:-1] if fade else torch.zeros(0)
+    out = torch.zeros((starts[-1] + segment_frames) * hop)
+    for i, s in enumerate(starts):
+        piece = audio[i].clone()
+        if i > 0 and fade:
+            piece[:fade] *= ramp
+        if i < len(starts) - 1 and fade:
+            piece[-fade:] *= 1.0 - ramp
+        out[s * hop:s * hop + piece.shape[0]] += piece
+    return out[:frames * hop]
