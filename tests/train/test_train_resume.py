@@ -94,11 +94,21 @@ def test_sigterm_saves_and_exits_cleanly(tmp_path, runner):
 def test_sigkill_at_random_moments_always_leaves_a_loadable_checkpoint(tmp_path, runner):
     out = tmp_path / "run"
     generator = torch.Generator().manual_seed(0)
+    reached = 0
     for attempt in range(6):
-        args = tiny_args(tmp_path, out, max_steps=400, checkpoint_every=3, validate_every=7, keep_last=2)
-        process = popen(runner, args + (["--resume"] if attempt else []), TINY_STEP_SLEEP="0.01")
-        time.sleep(4.0 + 3.0 * torch.rand(1, generator=generator).item())
+        args = tiny_args(tmp_path, out, max_steps=10_000, checkpoint_every=3, validate_every=7, keep_last=2)
+        process = popen(runner, args + (["--resume"] if attempt else []), TINY_STEP_SLEEP="0.01",
+                        WAVETRON_CHECKPOINT_WRITE_DELAY="0.05")
+
+        def progressed():
+            newest = list_checkpoints(out / "checkpoints")
+            return bool(newest) and int(newest[-1].name.split("-")[1]) > reached
+
+        wait_for(progressed, process)
+        time.sleep(1.5 * torch.rand(1, generator=generator).item())  # somewhere in the steps or the writer
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         checkpoint = latest_checkpoint(out / "checkpoints")
-        assert checkpoint is not None and load_checkpoint(checkpoint.path).step == checkpoint.step
+        assert checkpoint is not None and checkpoint.step > reached
+        assert load_checkpoint(checkpoint.path).step == checkpoint.step
+        reached = checkpoint.step
