@@ -7,3 +7,12 @@ Conventions used throughout the package:
 - Errors caused by the user's input are :class:`wavetron.errors.WavetronError`.
 """
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy, so `import wavetron` (and `wavetron --help`) does not import torch.
+    if name == "Synthesizer":
+        from .synth import Synthesizer
+
+        return Synthesizer
+    raise AttributeError(f"module 'wavetron' has no attribute {name!r}")

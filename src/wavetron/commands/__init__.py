@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "preprocess": "preprocess",
     "train": "train",
     "evaluate": "evaluate",
+    "synth": "synth",
 }
 
 

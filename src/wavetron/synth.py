@@ -1,0 +1,243 @@
+"""Text -> mel -> audio: a trained Tacotron, then a WaveNet vocoder or Griffin-Lim.
+
+    >>> from wavetron import Synthesizer
+    >>> audio, sample_rate = Synthesizer(tacotron="runs/taco", vocoder="runs/wavenet").synthesize("Hello there.")
+
+Long text is normalised, split at sentence ends (and at commas or spaces when a sentence is
+still too long for the decoder's step limit), and the sentences are decoded as padded batches
+of similar length; the audio is joined in the original order with a short pause between them.
+A vocoder trained on mels of other audio settings than the Tacotron's is refused.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import AudioConfig, Config, TextConfig, to_dict
+from .errors import ConfigError, DataError, TextError
+
+GRIFFIN_LIM = "griffin-lim"
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
+
+
+@dataclass
+class Sentence:
+    """One synthesised sentence: its normalised text, mel ``(n_mels, frames)``, alignment and audio ``(T,)``."""
+
+    text: str
+    mel: torch.Tensor
+    alignment: torch.Tensor
+    stopped: bool
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+
+def split_sentences(text: str, max_chars: int = 200) -> list[str]:
+    """Normalise ``text`` and cut it into sentences of at most ``max_chars`` characters.
+
+    Sentences end at ``. ? ! ;``; a longer one is cut at its last comma (else space) before the limit.
+
+    Raises:
+        TextError: nothing speakable in ``text``.
+    """
+    from .text import normalize_text
+
+    pieces = []
+    for sentence in _SENTENCE_END.split(normalize_text(text)):
+        sentence = sentence.strip()
+        while len(sentence) > max_chars:
+            cut = sentence.rfind(",", 0, max_chars)
+            cut = cut + 1 if cut > 0 else sentence.rfind(" ", 0, max_chars)
+            cut = cut if cut > 0 else max_chars
+            pieces.append(sentence[:cut].strip())
+            sentence = sentence[cut:].strip()
+        if any(char.isalpha() for char in sentence):
+            pieces.append(sentence)
+    if not pieces:
+        raise TextError(f"nothing to say in {text[:60]!r}")
+    return pieces
+
+
+def _load(source: str | Path | nn.Module, what: str, device: str) -> tuple[nn.Module, Config | None]:
+    """A model object as given, or rebuilt from a run folder, checkpoint folder or export file."""
+    if isinstance(source, nn.Module):
+        return source.to(device).eval(), None
+    from .train import load_model_checkpoint
+
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: {what} checkpoint not found (expected a run folder, a checkpoint folder "
+                        "or an exported .safetensors file)")
+    return load_model_checkpoint(path, device=device)
+
+
+def _audio_of(model: nn.Module, config: Config | None) -> AudioConfig | None:
+    if config is not None:
+        return config.audio
+    return getattr(model, "audio", None)
+
+
+def check_audio_settings(tacotron: AudioConfig, vocoder: AudioConfig, tacotron_name: str, vocoder_name: str) -> None:
+    """Raise ConfigError naming the first audio setting in which the two models differ."""
+    if tacotron.feature_hash() == vocoder.feature_hash():
+        return
+    mine, theirs = to_dict(tacotron), to_dict(vocoder)
+    key = next(k for k in mine if mine[k] != theirs.get(k))
+    raise ConfigError(f"vocoder {vocoder_name} was trained on mels with audio.{key}={theirs.get(key)!r} but "
+                      f"tacotron {tacotron_name} makes mels with audio.{key}={mine[key]!r} "
+                      f"(vocoder: {vocoder.describe()}; tacotron: {tacotron.describe()}); "
+                      "use a vocoder trained on the Tacotron's features, or --vocoder griffin-lim")
+
+
+class Synthesizer:
+    """Speech from text with a trained Tacotron and a vocoder.
+
+    Args:
+        tacotron: a run folder, checkpoint folder, ``.safetensors`` export, or a Tacotron module.
+        vocoder: the same for a WaveNet, or ``"griffin-lim"`` / None for Griffin-Lim.
+        device: ``cpu`` or ``cuda``.
+        batch_size: sentences decoded together.
+        griffin_lim_iters: Griffin-Lim iterations when no WaveNet is given.
+        max_decoder_steps, stop_threshold: override the Tacotron config's inference guard and threshold.
+        seed: seeds the prenet dropout and the vocoder's sampling.
+        pause: seconds of silence between sentences.
+        text_config: the text front end, when ``tacotron`` is a module (a checkpoint carries its own).
+    """
+
+    def __init__(self, tacotron: str | Path | nn.Module, vocoder: str | Path | nn.Module | None = None,
+                 device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
+                 max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
+                 pause: float = 0.25, text_config: TextConfig | None = None) -> None:
+        from .models.tacotron import Tacotron
+
+        self.device = device
+        self.tacotron, config = _load(tacotron, "tacotron", device)
+        if not isinstance(self.tacotron, Tacotron):
+            raise DataError(f"{tacotron}: not a Tacotron model ({type(self.tacotron).__name__}); "
+                            "pass a WaveNet as vocoder=")
+        self.audio: AudioConfig = self.tacotron.audio
+        self.text_config = text_config or (config.text if config is not None else TextConfig())
+        self.vocoder: nn.Module | None = None
+        if vocoder is not None and str(vocoder) != GRIFFIN_LIM:
+            self.vocoder, vocoder_config = _load(vocoder, "vocoder", device)
+            if isinstance(self.vocoder, Tacotron) or not hasattr(self.vocoder, "generate"):
+                raise DataError(f"{vocoder}: not a vocoder ({type(self.vocoder).__name__}); expected a WaveNet")
+            vocoder_audio = _audio_of(self.vocoder, vocoder_config)
+            if vocoder_audio is not None:
+                check_audio_settings(self.audio, vocoder_audio, str(tacotron), str(vocoder))
+        self.batch_size, self.griffin_lim_iters = batch_size, griffin_lim_iters
+        self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
+        self.seed, self.pause = seed, pause
+        self.last_sentences: list[Sentence] = []
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio.sample_rate
+
+    def synthesize(self, text: str, speaker: int = 0, progress: bool = False) -> tuple[np.ndarray, int]:
+        """Speak ``text``; returns float32 audio ``(T,)`` in [-1, 1] and its sample rate.
+
+        The sentences, their mels and alignments stay in :attr:`last_sentences`.
+        """
+        sentences = self.synthesize_sentences(split_sentences(text), speaker, progress)
+        gap = np.zeros(int(self.pause * self.sample_rate), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for index, sentence in enumerate(sentences):
+            parts.extend([gap, sentence.audio] if index else [sentence.audio])
+        return np.concatenate(parts).astype(np.float32), self.sample_rate
+
+    def synthesize_sentences(self, texts: Sequence[str], speaker: int = 0, progress: bool = False) -> list[Sentence]:
+        """Decode and vocode each text (already split), in padded batches of similar length."""
+        from tqdm import tqdm
+
+        from .text import texts_to_ids
+
+        ids = texts_to_ids(list(texts), self.text_config)
+        limit = self.tacotron.config.n_speakers
+        if speaker and not 0 <= speaker < max(limit, 1):
+            raise ConfigError(f"speaker {speaker}: this Tacotron has {max(limit, 1)} speaker(s) (0..{max(limit, 1) - 1})")
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        results: list[Sentence | None] = [None] * len(ids)
+        with tqdm(total=len(ids), unit="sentence", disable=not progress, leave=False) as bar:
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start: start + self.batch_size]
+                for index, sentence in zip(chunk, self._batch([ids[i] for i in chunk], speaker)):
+                    sentence.text = texts[index]
+                    results[index] = sentence
+                bar.update(len(chunk))
+        self.last_sentences = [s for s in results if s is not None]
+        stuck = [s.text for s in self.last_sentences if not s.stopped]
+        if stuck:
+            warnings.warn(f"{len(stuck)} sentence(s) hit the decoder step limit and were cut: {stuck[0][:60]!r}",
+                          RuntimeWarning, stacklevel=2)
+        return self.last_sentences
+
+    @torch.no_grad()
+    def _batch(self, ids: list[list[int]], speaker: int) -> list[Sentence]:
+        lengths = torch.tensor([len(x) for x in ids], device=self.device)
+        tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long, device=self.device)
+        for row, seq in enumerate(ids):
+            tokens[row, : len(seq)] = torch.tensor(seq)
+        speakers = torch.full((len(ids),), speaker, dtype=torch.long, device=self.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
+            result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
+                                         max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+        audio = self._vocode(result, speakers)
+        sentences = []
+        for row in range(len(ids)):
+            frames = int(result.lengths[row])
+            steps = math.ceil(frames / self.tacotron.r)
+            sentences.append(Sentence(text="", mel=result.mels[row, :, :frames].cpu(),
+                                      alignment=result.alignments[row, :steps, : len(ids[row])].cpu(),
+                                      stopped=bool(result.finished[row]),
+                                      audio=audio[row, : frames * self.audio.hop_length]))
+        return sentences
+
+    def _vocode(self, result, speakers: torch.Tensor) -> np.ndarray:
+        """``(B, T)`` float32 audio of a batch of inferred mels (padding frames are silent)."""
+        from .audio import griffin_lim, mel_to_audio
+
+        if self.vocoder is not None:
+            from .generate import generate
+
+            wave = generate(self.vocoder, mel=result.mels, speakers=speakers, seed=self.seed).audio
+        elif result.linear is not None:  # Tacotron 1: invert its own linear spectrogram
+            magnitude = result.linear.float().exp()
+            wave = griffin_lim(magnitude, self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
+        else:
+            wave = mel_to_audio(result.mels.float(), self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
+        return wave.float().clamp(-1, 1).cpu().numpy()
+
+
+def save_alignments(path: str | Path, sentences: Sequence[Sentence]) -> None:
+    """Plot each sentence's alignment (decoder steps against tokens) into one image file, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_path
+
+    rows = len(sentences)
+    figure, axes = plt.subplots(rows, 1, figsize=(8, 2.6 * rows), squeeze=False)
+    for axis, sentence in zip(axes[:, 0], sentences):
+        axis.imshow(sentence.alignment.T.numpy(), aspect="auto", origin="lower", interpolation="none")
+        axis.set_title(sentence.text[:80] + ("" if sentence.stopped else "  [no stop]"), fontsize=8)
+        axis.set_xlabel("decoder step")
+        axis.set_ylabel("token")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=100)
+    plt.close(figure)
+
+
+__all__ = ["GRIFFIN_LIM", "Sentence", "Synthesizer", "check_audio_settings", "save_alignments", "split_sentences"]

@@ -1,0 +1,148 @@
+"""Synthesis: text splitting, `wavetron synth` end to end with tiny checkpoints, vocoder checks, bad text."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from safetensors.torch import save_file
+
+from wavetron.cli import main
+from wavetron.config import Config, from_dict, to_dict
+from wavetron.errors import ConfigError, TextError
+from wavetron.synth import Synthesizer, split_sentences
+
+TINY_TACOTRON = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location_filters=4, location_kernel=5,
+                     prenet_dims=[16], decoder_dim=16, postnet_dim=8, postnet_convs=2, reduction_factor=2,
+                     max_decoder_steps=12)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def features(speech_corpus, tmp_path_factory) -> Path:
+    from wavetron.preprocess import preprocess
+
+    out = tmp_path_factory.mktemp("synth") / "features"
+    preprocess(speech_corpus, out, from_dict(Config, {"data": {"validation_size": 2}}), workers=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tacotron_run(features, tmp_path_factory) -> Path:
+    """A tiny Tacotron trained for two steps through the real trainer."""
+    from wavetron.train import train
+
+    run = tmp_path_factory.mktemp("synth") / "tacotron"
+    config = from_dict(Config, {"tacotron": TINY_TACOTRON,
+                                "train": {"batch_size": 4, "max_steps": 2, "validate_every": 100,
+                                          "checkpoint_every": 100, "log_every": 100, "ema_decay": None}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train("tacotron", features, run, config)
+    return run
+
+
+def wavenet_export(path: Path, audio: dict | None = None) -> Path:
+    """A tiny (untrained) WaveNet vocoder saved as a single-file export, with the given audio settings."""
+    from wavetron.models.wavenet import build_wavenet
+
+    config = from_dict(Config, {"audio": audio or {}, "wavenet": {"layers": 2, "stacks": 1, "residual_channels": 4,
+                                                                   "gate_channels": 8, "skip_channels": 4}})
+    torch.manual_seed(0)
+    model = build_wavenet(config)
+    metadata = {"format": "wavetron-model", "model_name": "wavenet", "config": json.dumps(to_dict(config)),
+                "step": "0", "weights": "model"}
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=metadata)
+    return path
+
+
+def test_split_sentences_normalises_and_cuts_long_ones():
+    assert split_sentences("Dr. Smith came. Did he? Yes!") == ["doctor smith came.", "did he?", "yes!"]
+    long = ", ".join(["one two three"] * 30) + "."
+    pieces = split_sentences(long, max_chars=60)
+    assert all(len(piece) <= 60 for piece in pieces) and len(pieces) > 5
+    assert " ".join(pieces).replace(" ", "") == split_sentences(long, max_chars=10_000)[0].replace(" ", "")
+    with pytest.raises(TextError):
+        split_sentences("  ... !!! ")
+
+
+def test_cli_synthesises_long_text_with_griffin_lim_and_plots_alignments(tacotron_run, tmp_path, capsys):
+    out, image = tmp_path / "out.wav", tmp_path / "align.png"
+    code = main(["synth", "--text", "Hello there. This is a test! Is it short?", "--out", str(out),
+                 "--tacotron", str(tacotron_run), "--alignment", str(image), "--griffin-lim-iters", "4"])
+    assert code == 0
+    audio, rate = soundfile.read(out)
+    assert rate == 22050 and audio.ndim == 1 and len(audio) > 0 and np.isfinite(audio).all()
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    err = capsys.readouterr().err
+    assert "3 sentence(s)" in err
+
+
+def test_synthesizer_batches_sentences_in_order_with_a_wavenet(tacotron_run, tmp_path):
+    vocoder = wavenet_export(tmp_path / "wavenet.safetensors")
+    synth = Synthesizer(tacotron=tacotron_run, vocoder=vocoder, batch_size=2, max_decoder_steps=4, pause=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        audio, rate = synth.synthesize("A cat. A much longer second sentence here. Third one.")
+    sentences = synth.last_sentences
+    assert [s.text for s in sentences] == ["a cat.", "a much longer second sentence here.", "third one."]
+    hop = synth.audio.hop_length
+    assert all(len(s.audio) == s.mel.shape[-1] * hop for s in sentences)
+    assert len(audio) == sum(len(s.audio) for s in sentences) + 2 * int(0.1 * rate)
+    assert audio.dtype == np.float32 and np.abs(audio).max() <= 1.0
+
+
+def test_vocoder_with_other_audio_settings_is_refused(tacotron_run, tmp_path, capsys):
+    vocoder = wavenet_export(tmp_path / "other.safetensors", audio={"n_mels": 40})
+    with pytest.raises(ConfigError, match=r"audio\.n_mels=40.*audio\.n_mels=80"):
+        Synthesizer(tacotron=tacotron_run, vocoder=vocoder)
+    code = main(["synth", "--text", "hi", "--out", str(tmp_path / "x.wav"), "--tacotron", str(tacotron_run),
+                 "--vocoder", str(vocoder)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "audio.n_mels" in err
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_empty_and_unknown_text(tacotron_run, tmp_path, capsys):
+    out = tmp_path / "x.wav"
+    assert main(["synth", "--text", "   ", "--out", str(out), "--tacotron", str(tacotron_run)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["synth", "--text", "日本語", "--out", str(out), "--tacotron", str(tacotron_run)]) == 2
+    assert not out.exists()
+    synth = Synthesizer(tacotron=tacotron_run, griffin_lim_iters=2, max_decoder_steps=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        audio, _ = synth.synthesize("Hello 日本 world.")  # unknown symbols are dropped
+    assert synth.last_sentences[0].text == "hello world."
+    assert len(audio) > 0
+
+
+def test_missing_checkpoint_and_wrong_model_kind(tacotron_run, tmp_path, capsys):
+    code = main(["synth", "--text", "hi", "--out", str(tmp_path / "x.wav"), "--tacotron", str(tmp_path / "nope")])
+    assert code == 2 and "checkpoint not found" in capsys.readouterr().err
+    vocoder = wavenet_export(tmp_path / "wavenet.safetensors")
+    code = main(["synth", "--text", "hi", "--out", str(tmp_path / "x.wav"), "--tacotron", str(vocoder)])
+    assert code == 2 and "not a Tacotron" in capsys.readouterr().err
+
+
+def test_text_file_input(tacotron_run, tmp_path):
+    text = tmp_path / "in.txt"
+    text.write_text("First line. Second line.\n", encoding="utf-8")
+    out = tmp_path / "out.wav"
+    assert main(["synth", "--text-file", str(text), "--out", str(out), "--tacotron", str(tacotron_run),
+                 "--griffin-lim-iters", "2", "--quiet"]) == 0
+    assert out.is_file()
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    assert main(["synth", "--text-file", str(bad), "--out", str(out), "--tacotron", str(tacotron_run)]) == 2
