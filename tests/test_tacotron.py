@@ -16,7 +16,6 @@ from wavetron.models.tacotron import Tacotron, build_tacotron
 from wavetron.models.tacotron_decoder import _gate_order, _lstm_update
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny models run faster on one thread, and much faster while other jobs share the cores."""
@@ -295,3 +294,18 @@ def test_config_rejects_bad_values_by_name():
     with pytest.raises(ConfigError, match="tacotron.decoder_size"):
         from_dict(Config, {"tacotron": {"decoder_size": 3}})
     assert dataclasses.asdict(from_dict(Config, {}).tacotron) == dataclasses.asdict(TacotronConfig())
+
+
+@pytest.mark.parametrize("r", [1, 2])
+def test_deferred_weight_gradients_equal_plain_autograd(r):
+    model = tiny_model(reduction_factor=r, prenet_dropout=0.0, decoder_dropout=0.0, dropout=0.0)
+    batch = make_batch([9, 4, 6], [12, 5, 8])
+    grads = []
+    for defer in (True, False):
+        model.zero_grad()
+        model.decoder.defer_weight_grads = defer
+        model.loss(batch)["loss"].backward()
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4, msg=name)
