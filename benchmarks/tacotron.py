@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from wavetron.config import load_config  # noqa: E402
 from wavetron.data import Batch  # noqa: E402
 from wavetron.models.tacotron import build_tacotron  # noqa: E402
+from wavetron.text import vocab_size  # noqa: E402
 
 NVIDIA_STEP_SECONDS = 9.2  # batch 8, fp32, this CPU
 NVIDIA_RTF = 0.164
@@ -67,8 +68,8 @@ def time_training(model, batch: Batch, precision: str, repeats: int) -> list[flo
     return times
 
 
-def time_inference(model, sentences: int, steps: int, tokens: int, repeats: int) -> list[float]:
-    ids = torch.randint(2, 40, (sentences, tokens), generator=torch.Generator().manual_seed(0))
+def time_inference(model, sentences: int, steps: int, tokens: int, repeats: int, n_symbols: int) -> list[float]:
+    ids = torch.randint(2, n_symbols, (sentences, tokens), generator=torch.Generator().manual_seed(0))
     times = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the step limit is the point here
@@ -104,7 +105,7 @@ def main() -> None:
     print(f"{args.config} {' '.join(args.overrides)}: {params:.1f} M parameters, r={r}, {args.threads} threads, "
           f"bf16 matmul in hardware: {bf16}")
     if not args.skip_training:
-        batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, 40)
+        batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, vocab_size(config.text))
         model.train()
         for precision in args.precisions.split(","):
             times = time_training(model, batch, precision, args.repeats)
@@ -117,7 +118,8 @@ def main() -> None:
     steps = max(1, round(args.infer_seconds * rate / hop / r))
     seconds = steps * r * hop / rate
     for sentences in (1, args.infer_batch):
-        median = statistics.median(time_inference(model, sentences, steps, min(args.tokens, 80), args.repeats))
+        median = statistics.median(time_inference(model, sentences, steps, min(args.tokens, 80), args.repeats,
+                                                  vocab_size(config.text)))
         rtf = median / (seconds * sentences)
         print(f"inference   {sentences} sentence(s) x {seconds:.2f} s of audio: {median:.2f} s, RTF {rtf:.4f} "
               f"(NVIDIA {NVIDIA_RTF}: {NVIDIA_RTF / rtf:.1f}x faster)  [{load()}]")

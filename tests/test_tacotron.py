@@ -309,3 +309,13 @@ def test_deferred_weight_gradients_equal_plain_autograd(r):
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_bf16_autocast_trains():
+    model = tiny_model()
+    batch = make_batch([9, 4, 6], [12, 5, 8])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model.loss(batch)
+    losses["loss"].backward()
+    assert torch.isfinite(losses["loss"])
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

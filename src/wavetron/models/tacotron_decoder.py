@@ -57,10 +57,12 @@ def _gate_order(hidden: int, device: torch.device) -> Tensor:
 def _lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
     """LSTM pointwise update for gates laid out (i, f, o, g): ``(B, 4H), (B, H) -> h, c``."""
     hidden = cell.shape[1]
-    sig = torch.sigmoid(gates[:, : 3 * hidden])
-    cand = torch.tanh(gates[:, 3 * hidden:])
-    cell = torch.addcmul(sig[:, hidden: 2 * hidden] * cell, sig[:, :hidden], cand)
-    return sig[:, 2 * hidden:] * torch.tanh(cell), cell
+    # split/chunk rather than slicing: their backward concatenates the pieces' gradients, where
+    # each slice's backward would zero-fill a full-size gradient of its own.
+    sigmoid_part, candidate = gates.split((3 * hidden, hidden), dim=1)
+    in_gate, forget_gate, out_gate = torch.sigmoid(sigmoid_part).chunk(3, dim=1)
+    cell = torch.addcmul(forget_gate * cell, in_gate, torch.tanh(candidate))
+    return out_gate * torch.tanh(cell), cell
 
 
 class _Tape:
@@ -158,6 +160,11 @@ class Decoder(nn.Module):
         prenet = self.prenet.out_dim
         w1 = torch.cat((self.attention_rnn.weight_ih, self.attention_rnn.weight_hh), 1)[order]  # (4H, P+M+H)
         w2 = torch.cat((self.decoder_rnn.weight_ih, self.decoder_rnn.weight_hh), 1)[order]
+        device = w1.device.type
+        if torch.is_autocast_enabled(device):
+            # Cast the fused (non-leaf) weights once here; autocast would cast them again at every step.
+            dtype = torch.get_autocast_dtype(device)
+            w1, w2 = w1.to(dtype), w2.to(dtype)
         return _Fused(rnn1_input=w1[:, :prenet], rnn1_rest=w1[:, prenet:].t(), rnn1_full=w1.t(),
                       rnn1_bias=(self.attention_rnn.bias_ih + self.attention_rnn.bias_hh)[order],
                       rnn2=w2.t(), rnn2_bias=(self.decoder_rnn.bias_ih + self.decoder_rnn.bias_hh)[order])
@@ -213,6 +220,9 @@ class Decoder(nn.Module):
         fused = self._fused()
         fused.tapes = (_Tape(), _Tape()) if self.defer_weight_grads else None
         gates_in = F.linear(self.prenet(inputs), fused.rnn1_input, fused.rnn1_bias)  # (T, B, 4H): one GEMM
+        # unbind once: indexing gates_in[t] in the loop would make each step's backward zero-fill
+        # a gradient of the whole (T, B, 4H) tensor, quadratic in the number of steps.
+        gates_in = gates_in.unbind(0)
         masks = self._dropout_masks(steps, batch, mels)
         state = self._initial(memory)
         outputs, alignments = [], []
