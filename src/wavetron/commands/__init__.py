@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "synth": "synth",
+    "vocode": "vocode",
 }
 
 

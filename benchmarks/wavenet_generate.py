@@ -1,0 +1,159 @@
+"""WaveNet generation speed: cached torch queues (path 2) vs the compiled CPU loop (path 3).
+
+For the small and big presets: samples/s and real-time factor (compute seconds per second of
+22,050 Hz audio) of paths 2 and 3 on one thread at batch 1; of batched generation (8 streams) and of
+folded generation of a long utterance on 2 threads; each as a ratio to path 2. Also FLOPs per sample,
+the fraction of the machine's measured matmul peak, and a training step in fp32 vs bf16 autocast.
+
+The machine may be shared: every figure is the median of --repeats runs, single-thread figures are
+also given in CPU time (less sensitive to other processes), and the load average is printed.
+
+    .venv/bin/python benchmarks/wavenet_generate.py [--presets small big] [--seconds 10] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from wavetron.config import load_config
+from wavetron.generate import generate_folded, make_request
+from wavetron.generate.cached import generate_cached
+from wavetron.generate.fast import generate_fast, pack_weights
+from wavetron.models.wavenet import build_wavenet
+
+RATE = 22050
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def macs_per_sample(model) -> int:
+    """Multiply-adds of one generated sample (conditioning interpolation excluded: < 3%)."""
+    d = model.dims
+    H = d.gate_channels // 2
+    per_layer = d.kernel_size * d.residual_channels * d.gate_channels + H * (d.skip_channels + d.residual_channels)
+    last_fix = H * d.residual_channels  # the last layer has no residual output
+    return d.layers * per_layer - last_fix + d.skip_channels * d.skip_channels + d.skip_channels * model.out_channels
+
+
+def measured_peak(threads: int) -> float:
+    """GFLOP/s of a large fp32 matmul with ``threads`` threads: the practical peak of this machine."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(1536, 1536), torch.randn(1536, 1536)
+    a @ b
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 1536 ** 3 / min(times) / 1e9
+
+
+def timed(fn, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``fn()``."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, fast_samples: int) -> dict:
+    torch.manual_seed(0)
+    model = build_wavenet(load_config(CONFIGS / f"wavenet-{name}.yaml")).eval()
+    hop = model.dims.hop_length
+    weights = pack_weights(model)
+    rows = {}
+
+    def mel(batch: int, samples: int) -> torch.Tensor:
+        return torch.randn(batch, 80, -(-samples // hop))
+
+    torch.set_num_threads(1)
+    req = make_request(model, mel(1, cached_samples), length=cached_samples, seed=0)
+    wall, cpu = timed(lambda: generate_cached(model, req), max(1, repeats - 1))
+    rows["path 2 cached, batch 1, 1 thread"] = (cached_samples, wall, cpu)
+    generate_fast(model, make_request(model, mel(1, hop)), weights=weights)  # compile / load the kernel
+    req = make_request(model, mel(1, fast_samples), length=fast_samples, seed=0)
+    wall, cpu = timed(lambda: generate_fast(model, req, weights=weights), repeats)
+    rows["path 3 fast, batch 1, 1 thread"] = (fast_samples, wall, cpu)
+
+    torch.set_num_threads(2)
+    req = make_request(model, mel(8, fast_samples // 2), length=fast_samples // 2, seed=0)
+    wall, cpu = timed(lambda: generate_fast(model, req, threads=2, weights=weights), repeats)
+    rows["path 3 batched, 8 streams, 2 threads"] = (8 * (fast_samples // 2), wall, cpu)
+    frames = int(seconds * RATE) // hop
+    long_mel = torch.randn(80, frames)
+    wall, cpu = timed(lambda: generate_folded(model, long_mel, segment_frames=max(16, frames // 16), overlap_frames=4,
+                                              method="fast", threads=2), 1)
+    rows[f"path 3 folded {seconds:g} s, 2 threads"] = (frames * hop, wall, cpu)
+    return {"model": model, "rows": rows}
+
+
+def train_step_times(name: str, steps: int) -> dict[str, float]:
+    """Seconds per optimiser step (batch 8 windows of 8 frames) in fp32 and bf16 autocast, 2 threads."""
+    from types import SimpleNamespace
+
+    torch.set_num_threads(2)
+    out = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        model = build_wavenet(load_config(CONFIGS / f"wavenet-{name}.yaml")).train()
+        optim = torch.optim.Adam(model.parameters(), lr=1e-3)
+        batch = SimpleNamespace(audio=torch.rand(8, 2048) * 1.6 - 0.8, mels=torch.randn(8, 80, 8),
+                                audio_lengths=None, speakers=None)
+
+        def step():
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss = model.loss(batch)["loss"]
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+
+        step()
+        out[precision] = timed(step, steps)[0]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["small", "big"])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the folded utterance")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cached-samples", type=int, default=1000)
+    parser.add_argument("--fast-samples", type=int, default=11025)
+    parser.add_argument("--train-steps", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch {torch.__version__}")
+    peak1, peak2 = measured_peak(1), measured_peak(2)
+    print(f"measured fp32 matmul peak: {peak1:.1f} GFLOP/s on 1 thread, {peak2:.1f} GFLOP/s on 2 threads")
+    for name in args.presets:
+        result = bench_preset(name, args.seconds, args.repeats, args.cached_samples, args.fast_samples)
+        model, rows = result["model"], result["rows"]
+        flops = 2 * macs_per_sample(model)
+        print(f"\n== {name} preset: {model.dims.layers} layers / {model.dims.stacks} stacks, "
+              f"{model.dims.residual_channels}/{model.dims.gate_channels}/{model.dims.skip_channels} channels, "
+              f"receptive field {model.receptive_field}; {flops / 1e6:.2f} MFLOP per sample")
+        base = None
+        print(f"{'':42s} {'samples/s':>10s} {'RTF':>7s} {'RTF(cpu)':>9s} {'x path 2':>9s} {'% peak':>7s}")
+        for label, (samples, wall, cpu) in rows.items():
+            rate = samples / wall
+            base = base or rate
+            threads = 2 if "2 threads" in label else 1
+            peak = peak2 if threads == 2 else peak1
+            cpu_rtf = cpu / (samples / RATE)
+            print(f"{label:42s} {rate:10.0f} {RATE / rate:7.3f} {cpu_rtf:9.3f} {rate / base:9.1f} "
+                  f"{100 * rate * flops / 1e9 / peak:6.1f}%")
+        steps = train_step_times(name, args.train_steps)
+        print(f"training step (8 x 2048 samples, 2 threads): fp32 {steps['fp32'] * 1e3:.0f} ms, "
+              f"bf16 autocast {steps['bf16'] * 1e3:.0f} ms ({steps['fp32'] / steps['bf16']:.2f}x)")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`wavetron vocode INPUT --vocoder CKPT --out out.wav`: a WaveNet turns a mel (or a wav's mel) into audio."""
+from __future__ import annotations
+
+import argparse
+
+from . import add_config_arguments
+
+HELP = "vocode a mel .npy, or copy-synthesise a wav, with a trained WaveNet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT", help="a .wav (copy synthesis) or a mel .npy (n_mels, frames)")
+    parser.add_argument("--vocoder", required=True, metavar="CKPT",
+                        help="WaveNet run folder, checkpoint folder or exported .safetensors")
+    parser.add_argument("--out", required=True, metavar="WAV", help="output audio file")
+    parser.add_argument("--method", default="auto", choices=["auto", "fast", "cached"],
+                        help="generator: compiled CPU loop (fast), torch queues (cached); auto picks by device")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 is argmax")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (folded segments run in parallel)")
+    parser.add_argument("--fold", type=int, default=None, metavar="FRAMES",
+                        help="generate in overlapping segments of FRAMES frames as one batch (long inputs)")
+    parser.add_argument("--overlap", type=int, default=8, metavar="FRAMES", help="cross-faded frames with --fold")
+    parser.add_argument("--speaker", type=int, default=None, help="speaker id of a multi-speaker vocoder")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_config_arguments(parser)  # the audio settings of a .npy mel, when not in a features folder
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from ..audio import save
+    from ..config import load_config
+    from ..vocode import input_mel, load_vocoder, vocode
+
+    model, config = load_vocoder(args.vocoder, args.device)
+    mel_audio = load_config(args.config, args.overrides).audio if (args.config or args.overrides) else None
+    mel, _ = input_mel(args.input, config.audio, args.vocoder, mel_audio)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    wave = vocode(model, mel.to(args.device), args.speaker, args.method, args.temperature, args.seed, args.threads,
+                  args.fold, args.overlap)
+    elapsed = time.perf_counter() - start
+    save(args.out, wave.float().cpu(), config.audio.sample_rate)
+    seconds = wave.shape[-1] / config.audio.sample_rate
+    print(f"{args.out}: {seconds:.2f} s of audio in {elapsed:.2f} s (real-time factor {elapsed / seconds:.2f})")
+    return 0
