@@ -319,3 +319,18 @@ def test_bf16_autocast_trains():
     losses["loss"].backward()
     assert torch.isfinite(losses["loss"])
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_inference_weight_cache_follows_weight_updates():
+    model = tiny_model(max_decoder_steps=4, prenet_dropout=0.0).eval()
+    tokens = torch.tensor([3, 4, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        first = model.infer(tokens).mels
+        with torch.no_grad():
+            model.decoder.decoder_rnn.weight_hh.mul_(0.5)  # in place, as an optimiser step is
+        second = model.infer(tokens).mels
+        model.decoder._fused_cache = None
+        fresh = model.infer(tokens).mels
+    assert not torch.allclose(first, second)
+    torch.testing.assert_close(second, fresh)

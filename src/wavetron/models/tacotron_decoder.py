@@ -156,6 +156,22 @@ class Decoder(nn.Module):
         self.stop_projection = nn.Linear(decoder_dim + memory_dim, 1)
 
     def _fused(self) -> _Fused:
+        """The fused weight views; without autograd they are cached until a weight changes."""
+        if torch.is_grad_enabled():
+            return self._build_fused()
+        params = (self.attention_rnn.weight_ih, self.attention_rnn.weight_hh, self.attention_rnn.bias_ih,
+                  self.attention_rnn.bias_hh, self.decoder_rnn.weight_ih, self.decoder_rnn.weight_hh,
+                  self.decoder_rnn.bias_ih, self.decoder_rnn.bias_hh)
+        # _version counts in-place updates (optimiser steps, load_state_dict's copy_), data_ptr moves
+        key = (tuple((t.data_ptr(), t._version, t.dtype) for t in params),
+               torch.is_autocast_enabled(params[0].device.type))
+        cached = getattr(self, "_fused_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self._build_fused())
+            self._fused_cache = cached
+        return cached[1]
+
+    def _build_fused(self) -> _Fused:
         order = _gate_order(self.hidden, self.attention_rnn.weight_ih.device)
         prenet = self.prenet.out_dim
         w1 = torch.cat((self.attention_rnn.weight_ih, self.attention_rnn.weight_hh), 1)[order]  # (4H, P+M+H)
