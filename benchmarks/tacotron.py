@@ -40,6 +40,17 @@ def load() -> str:
     return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
 
 
+def copy_bandwidth() -> float:
+    """GB/s of a 64 MB tensor copy: the recurrent steps stream their weights, so this bounds them."""
+    source = torch.ones(16 * 2 ** 20)
+    target = torch.empty_like(source)
+    target.copy_(source)
+    started = time.perf_counter()
+    for _ in range(5):
+        target.copy_(source)
+    return 5 * 2 * source.numel() * 4 / (time.perf_counter() - started) / 1e9
+
+
 def synthetic_batch(size: int, tokens: int, frames: int, n_mels: int, n_symbols: int, seed: int = 0) -> Batch:
     generator = torch.Generator().manual_seed(seed)
     token_lengths = torch.randint(int(tokens * 0.6), tokens + 1, (size,), generator=generator)
@@ -103,7 +114,7 @@ def main() -> None:
     r = config.tacotron.reduction_factor
     bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
     print(f"{args.config} {' '.join(args.overrides)}: {params:.1f} M parameters, r={r}, {args.threads} threads, "
-          f"bf16 matmul in hardware: {bf16}")
+          f"bf16 matmul in hardware: {bf16}, memory copy {copy_bandwidth():.1f} GB/s  [{load()}]")
     if not args.skip_training:
         batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, vocab_size(config.text))
         model.train()
