@@ -54,12 +54,15 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..synth import Synthesizer, save_alignments
 
+    from ..text import normalize_text
+
+    text = _read_text(args)
+    normalize_text(text)  # empty or unspeakable text is refused before any model loads
     if not args.tacotron:
         raise ConfigError("--tacotron: expected a Tacotron run folder, checkpoint or export "
                           "(or set WAVETRON_TACOTRON)")
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected a positive integer, got {args.batch_size}")
-    text = _read_text(args)
     started = time.perf_counter()
     synthesizer = Synthesizer(tacotron=args.tacotron, vocoder=args.vocoder, device=args.device,
                               batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
