@@ -5,7 +5,7 @@
 Reads the run's TensorBoard logs (``RUN_DIR/logs``): ``align/focus`` and ``align/diagonality``
 (teacher forcing), ``infer/focus`` and ``infer/stopped`` (free running; the share of validation
 sentences whose stop token fired), under ``val_ema/`` when the run keeps an EMA, else ``val/``.
-Minutes count from the first logged event. The target of the small preset is focus >= 0.7 and
+Minutes count from the creation of the log (the start of training). The target of the small preset is focus >= 0.7 and
 stopped >= 0.95 within 60 minutes on 2 cores.
 """
 from __future__ import annotations
@@ -28,7 +28,10 @@ def read_curve(run_dir: Path) -> list[dict]:
     events.Reload()
     tags = set(events.Tags().get("scalars", []))
     prefix = "val_ema" if f"val_ema/{KEYS[0]}" in tags else "val"
-    start = min((e.wall_time for tag in tags for e in events.Scalars(tag)), default=0.0)
+    try:
+        start = events.FirstEventTimestamp()  # the writer's creation, when training starts
+    except ValueError:
+        start = min((e.wall_time for tag in tags for e in events.Scalars(tag)), default=0.0)
     rows: dict[int, dict] = {}
     for key in KEYS:
         tag = f"{prefix}/{key}"
