@@ -20,3 +20,25 @@ def speech_corpus(tmp_path_factory) -> Path:
 def speech_wavs(speech_corpus) -> list[Path]:
     """The wav files of :func:`speech_corpus`, sorted by name."""
     return sorted((speech_corpus / "wavs").glob("*.wav"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a test module: small per-step ops lose badly to thread hand-offs on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def speech_features(speech_corpus, tmp_path_factory) -> Path:
+    """:func:`speech_corpus` preprocessed with default settings and 2 validation items."""
+    from wavetron.config import Config, from_dict
+    from wavetron.preprocess import preprocess
+
+    out = tmp_path_factory.mktemp("speech") / "features"
+    preprocess(speech_corpus, out, from_dict(Config, {"data": {"validation_size": 2}}), workers=1, progress=False)
+    return out

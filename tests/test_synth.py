@@ -21,21 +21,12 @@ TINY_TACOTRON = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location
                      max_decoder_steps=12)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def features(speech_corpus, tmp_path_factory) -> Path:
-    from wavetron.preprocess import preprocess
-
-    out = tmp_path_factory.mktemp("synth") / "features"
-    preprocess(speech_corpus, out, from_dict(Config, {"data": {"validation_size": 2}}), workers=1, progress=False)
-    return out
+def features(speech_features) -> Path:
+    return speech_features
 
 
 @pytest.fixture(scope="module")

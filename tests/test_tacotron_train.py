@@ -17,21 +17,12 @@ SMALL = dict(embedding_dim=64, encoder_dim=64, attention_dim=32, location_filter
              decoder_dropout=0.0, guided_attention_weight=10.0, guided_attention_decay_steps=1000)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def features(speech_corpus, tmp_path_factory) -> Path:
-    from wavetron.preprocess import preprocess
-
-    out = tmp_path_factory.mktemp("tacotron") / "features"
-    preprocess(speech_corpus, out, from_dict(Config, {"data": {"validation_size": 2}}), workers=1, progress=False)
-    return out
+def features(speech_features) -> Path:
+    return speech_features
 
 
 def train_tiny(features: Path, run: Path, steps: int, **tacotron) -> tuple[Config, object]:
