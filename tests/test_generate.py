@@ -22,12 +22,7 @@ def tiny(**kw) -> WaveNet:
     return model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("kind", ["softmax", "mol", "speaker", "unconditional"])

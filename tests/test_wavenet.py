@@ -18,12 +18,7 @@ def tiny(**kw) -> WaveNet:
     return WaveNet(WaveNetDims(**base)).eval()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("batch,frames", [(1, 5), (3, 7)])

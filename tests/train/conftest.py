@@ -4,18 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from train_helpers import HERE, RUNNER
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def one_thread(one_torch_thread):
     """Two shared cores: several torch threads per test only contend with each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
