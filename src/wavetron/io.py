@@ -21,16 +21,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fsync_file(tmp_path)
         os.replace(tmp_path, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to disk."""
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush ``folder``'s entries (a rename inside it) to disk, where the platform allows."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -31,7 +31,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import DataError
-from ..io import _fsync_dir, atomic_write_text
+from ..io import atomic_write_text, fsync_dir, fsync_file
 
 STATE_FILE = "state.json"
 FORMAT_VERSION = 1
@@ -64,11 +64,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def _unshared_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -107,14 +102,14 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
     for stem, group in tensors.items():
         path = tmp / f"{stem}.safetensors"
         save_file(_unshared_cpu(group), str(path))
-        _fsync_file(path)
+        fsync_file(path)
         files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
         if delay:
             time.sleep(delay)
     full_state = dict(state, step=step, files=files, format=FORMAT_VERSION)
     (tmp / STATE_FILE).write_text(json.dumps(full_state))
-    _fsync_file(tmp / STATE_FILE)
-    _fsync_dir(tmp)
+    fsync_file(tmp / STATE_FILE)
+    fsync_dir(tmp)
     if final.exists():  # re-saving a step (after a NaN reload): move the old one aside first
         old = root / f".trash-{final.name}-{os.getpid()}"
         os.replace(final, old)
@@ -122,7 +117,7 @@ def save_checkpoint(root: str | Path, step: int, tensors: dict[str, dict[str, to
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
-    _fsync_dir(root)
+    fsync_dir(root)
     return final
 
 
