@@ -1,6 +1,7 @@
 """Text -> mel -> audio: a trained Tacotron, then a WaveNet vocoder or Griffin-Lim.
 
     >>> from wavetron import Synthesizer
+    >>> audio, sample_rate = Synthesizer().synthesize("Hello there.")  # the shipped voice
     >>> audio, sample_rate = Synthesizer(tacotron="runs/taco", vocoder="runs/wavenet").synthesize("Hello there.")
 
 Long text is normalised, split at sentence ends (and at commas or spaces when a sentence is
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from .config import AudioConfig, Config, TextConfig, to_dict
 from .errors import ConfigError, DataError, TextError
 
 GRIFFIN_LIM = "griffin-lim"
+AUTO = "auto"
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 
 
@@ -100,8 +103,10 @@ class Synthesizer:
     """Speech from text with a trained Tacotron and a vocoder.
 
     Args:
-        tacotron: a run folder, checkpoint folder, ``.safetensors`` export, or a Tacotron module.
-        vocoder: the same for a WaveNet, or ``"griffin-lim"`` / None for Griffin-Lim.
+        tacotron: a run folder, checkpoint folder, ``.safetensors`` export, or a Tacotron module;
+            None: the shipped default voice's (:mod:`wavetron.voice`).
+        vocoder: the same for a WaveNet, or ``"griffin-lim"`` / None for Griffin-Lim; ``"auto"`` (the
+            default): the shipped vocoder with the shipped Tacotron, Griffin-Lim with any other.
         device: ``cpu`` or ``cuda``.
         batch_size: sentences decoded together.
         griffin_lim_iters: Griffin-Lim iterations when no WaveNet is given.
@@ -109,14 +114,22 @@ class Synthesizer:
         seed: seeds the prenet dropout and the vocoder's sampling.
         pause: seconds of silence between sentences.
         text_config: the text front end, when ``tacotron`` is a module (a checkpoint carries its own).
+        fold_frames, fold_overlap: the WaveNet vocodes every sentence in segments of ``fold_frames``
+            frames overlapping by ``fold_overlap``, all generated as one batch on all CPU threads.
     """
 
-    def __init__(self, tacotron: str | Path | nn.Module, vocoder: str | Path | nn.Module | None = None,
+    def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
                  device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
-                 pause: float = 0.25, text_config: TextConfig | None = None) -> None:
+                 pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
+                 fold_overlap: int = 8) -> None:
         from .models.tacotron import Tacotron
+        from .voice import default_voice, is_default
 
+        if tacotron is None:
+            tacotron = default_voice().tacotron
+        if isinstance(vocoder, str) and vocoder == AUTO:
+            vocoder = default_voice().vocoder if is_default(tacotron) else None
         self.device = device
         self.tacotron, config = _load(tacotron, "tacotron", device)
         if not isinstance(self.tacotron, Tacotron):
@@ -135,7 +148,9 @@ class Synthesizer:
         self.batch_size, self.griffin_lim_iters = batch_size, griffin_lim_iters
         self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
         self.seed, self.pause = seed, pause
+        self.fold_frames, self.fold_overlap = fold_frames, fold_overlap
         self.last_sentences: list[Sentence] = []
+        self.last_timings: dict[str, float] = {}  # seconds spent in "tacotron" and "vocoder" by the last call
 
     @property
     def sample_rate(self) -> int:
@@ -163,6 +178,7 @@ class Synthesizer:
         limit = self.tacotron.config.n_speakers
         if speaker and not 0 <= speaker < max(limit, 1):
             raise ConfigError(f"speaker {speaker}: this Tacotron has {max(limit, 1)} speaker(s) (0..{max(limit, 1) - 1})")
+        self.last_timings = {"tacotron": 0.0, "vocoder": 0.0}
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         results: list[Sentence | None] = [None] * len(ids)
         with tqdm(total=len(ids), unit="sentence", disable=not progress, leave=False) as bar:
@@ -188,9 +204,13 @@ class Synthesizer:
         speakers = torch.full((len(ids),), speaker, dtype=torch.long, device=self.device)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
+            started = time.perf_counter()
             result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
                                          max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+        decoded = time.perf_counter()
         audio = self._vocode(result, speakers)
+        self.last_timings["tacotron"] += decoded - started
+        self.last_timings["vocoder"] += time.perf_counter() - decoded
         sentences = []
         for row in range(len(ids)):
             frames = int(result.lengths[row])
@@ -206,9 +226,17 @@ class Synthesizer:
         from .audio import griffin_lim, mel_to_audio
 
         if self.vocoder is not None:
-            from .generate import generate
+            from .generate import generate_folded_batch
 
-            wave = generate(self.vocoder, mel=result.mels, speakers=speakers, seed=self.seed).audio
+            # every sentence is folded into ~1 s segments, all generated as one batch over the cores
+            mels = [result.mels[row, :, : int(result.lengths[row])] for row in range(len(speakers))]
+            ids = speakers.tolist() if self.vocoder.speaker is not None else None
+            pieces = generate_folded_batch(self.vocoder, mels, ids, segment_frames=self.fold_frames,
+                                           overlap_frames=self.fold_overlap, seed=self.seed,
+                                           threads=torch.get_num_threads())
+            wave = torch.zeros(len(pieces), result.mels.shape[-1] * self.audio.hop_length)
+            for row, piece in enumerate(pieces):
+                wave[row, : piece.numel()] = piece
         elif result.linear is not None:  # Tacotron 1: invert its own linear spectrogram
             magnitude = result.linear.float().exp()
             wave = griffin_lim(magnitude, self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)

@@ -1,11 +1,14 @@
-"""`wavetron synth --text "..." --out out.wav --tacotron RUN [--vocoder RUN|griffin-lim]`: text to speech."""
+"""`wavetron synth --text "..." --out out.wav [--tacotron RUN] [--vocoder RUN|griffin-lim]`: text to speech.
+
+With no model named, the default voice shipped inside the package speaks (``wavetron.voice``).
+"""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 
-HELP = "speak text with a trained Tacotron and a WaveNet vocoder (or Griffin-Lim)"
+HELP = "speak text with the shipped voice, or a trained Tacotron and a WaveNet vocoder (or Griffin-Lim)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,9 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="WAV", help="output audio file (.wav, .flac, ...)")
     parser.add_argument("--tacotron", metavar="CKPT", default=os.environ.get("WAVETRON_TACOTRON"),
                         help="Tacotron run folder, checkpoint folder or .safetensors export "
-                             "(default: $WAVETRON_TACOTRON)")
-    parser.add_argument("--vocoder", metavar="CKPT", default="griffin-lim",
-                        help="WaveNet run folder, checkpoint or export, or griffin-lim (default)")
+                             "(default: $WAVETRON_TACOTRON, else the shipped voice)")
+    parser.add_argument("--vocoder", metavar="CKPT", default="auto",
+                        help="WaveNet run folder, checkpoint or export, or griffin-lim (default: the shipped "
+                             "vocoder with the shipped Tacotron, griffin-lim with any other)")
     parser.add_argument("--alignment", metavar="PNG", help="also save the attention alignments as an image")
     parser.add_argument("--speaker", type=int, default=0, help="speaker index of a multi-speaker Tacotron")
     parser.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
@@ -58,13 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
     text = _read_text(args)
     normalize_text(text)  # empty or unspeakable text is refused before any model loads
-    if not args.tacotron:
-        raise ConfigError("--tacotron: expected a Tacotron run folder, checkpoint or export "
-                          "(or set WAVETRON_TACOTRON)")
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected a positive integer, got {args.batch_size}")
     started = time.perf_counter()
-    synthesizer = Synthesizer(tacotron=args.tacotron, vocoder=args.vocoder, device=args.device,
+    synthesizer = Synthesizer(tacotron=args.tacotron or None, vocoder=args.vocoder, device=args.device,
                               batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
                               max_decoder_steps=args.max_decoder_steps, seed=args.seed)
     with warnings.catch_warnings(record=True) as caught:

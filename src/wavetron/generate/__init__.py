@@ -120,7 +120,7 @@ def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | No
     return run_request(model, req, method, threads)
 
 
-from .fold import fold_plan, generate_batch, generate_folded  # noqa: E402  (fold calls generate)
+from .fold import fold_plan, generate_batch, generate_folded, generate_folded_batch  # noqa: E402  (fold calls generate)
 
 __all__ = ["Generated", "Request", "draw_uniforms", "fold_plan", "generate", "generate_batch", "generate_folded",
-           "make_request", "run_request", "sample_softmax"]
+           "generate_folded_batch", "make_request", "run_request", "sample_softmax"]

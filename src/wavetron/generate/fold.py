@@ -60,21 +60,42 @@ def generate_folded(model, mel: torch.Tensor, speaker: int | None = None, segmen
         overlap_frames: frames shared by neighbouring segments; a linear cross-fade spans them.
     Returns: ``(F * hop,)`` waveform.
     """
+    return generate_folded_batch(model, [mel], None if speaker is None else [speaker], segment_frames,
+                                 overlap_frames, method, temperature, seed, threads)[0]
+
+
+def generate_folded_batch(model, mels: Sequence[torch.Tensor], speakers: Sequence[int] | None = None,
+                          segment_frames: int = 64, overlap_frames: int = 8, method: str = "auto",
+                          temperature: float = 1.0, seed: int = 0, threads: int | None = None) -> list[torch.Tensor]:
+    """Fold several utterances at once: the segments of all of them are generated as one batch.
+
+    Args:
+        mels: ``(n_mels, F_i)`` per utterance. speakers: one id per utterance (speaker-conditioned models).
+    Returns: one waveform ``(F_i * hop,)`` per utterance.
+    """
+    if not mels:
+        return []
     hop = model.dims.hop_length
-    frames = mel.shape[-1]
-    starts = fold_plan(frames, segment_frames, overlap_frames)
-    segments = torch.stack([_pad_frames(mel[:, s:s + segment_frames], segment_frames) for s in starts])
-    ids = torch.full((len(starts),), speaker) if speaker is not None else None
+    plans = [fold_plan(mel.shape[-1], segment_frames, overlap_frames) for mel in mels]
+    segments = torch.stack([_pad_frames(mel[:, s:s + segment_frames], segment_frames)
+                            for mel, starts in zip(mels, plans) for s in starts])
+    ids = None
+    if speakers is not None:
+        ids = torch.tensor([int(spk) for spk, starts in zip(speakers, plans) for _ in starts])
     audio = generate(model, segments, ids, method=method, temperature=temperature, seed=seed,
-                     threads=threads).audio.cpu()  # (N, segment_frames * hop)
+                     threads=threads).audio.cpu()  # (segments, segment_frames * hop)
     fade = overlap_frames * hop
     ramp = torch.linspace(0.0, 1.0, fade + 2)[1:-1] if fade else torch.zeros(0)
-    out = torch.zeros((starts[-1] + segment_frames) * hop)
-    for i, s in enumerate(starts):
-        piece = audio[i].clone()
-        if i > 0 and fade:
-            piece[:fade] *= ramp
-        if i < len(starts) - 1 and fade:
-            piece[-fade:] *= 1.0 - ramp
-        out[s * hop:s * hop + piece.shape[0]] += piece
-    return out[:frames * hop]
+    waves, row = [], 0
+    for mel, starts in zip(mels, plans):
+        out = torch.zeros((starts[-1] + segment_frames) * hop)
+        for i, s in enumerate(starts):
+            piece = audio[row + i].clone()
+            if i > 0 and fade:
+                piece[:fade] *= ramp
+            if i < len(starts) - 1 and fade:
+                piece[-fade:] *= 1.0 - ramp
+            out[s * hop:s * hop + piece.shape[0]] += piece
+        waves.append(out[:mel.shape[-1] * hop])
+        row += len(starts)
+    return waves

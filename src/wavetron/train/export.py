@@ -18,15 +18,23 @@ from ..io import atomic_path
 from .checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, read_export_metadata
 
 
-def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool = True) -> Path:
+STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool = True,
+                 dtype: str = "float32") -> Path:
     """Write the weights of a checkpoint folder as one safetensors file with the config in its metadata.
 
     Args:
-        checkpoint_dir: a ``step-N`` folder.
+        checkpoint_dir: a ``step-N`` folder, or a run folder (its newest intact checkpoint).
         out_path: the ``.safetensors`` file to write (atomically).
         use_ema: export the EMA weights when the checkpoint has them (what vocoders sample from).
+        dtype: storage type of the floating-point weights: float32, float16 or bfloat16 (half the
+            size); :func:`load_model_checkpoint` turns them back into the model's float32.
     """
-    checkpoint = load_checkpoint(checkpoint_dir)
+    if dtype not in STORAGE_DTYPES:
+        raise DataError(f"dtype: expected one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
+    checkpoint = load_checkpoint(_resolve(Path(checkpoint_dir)))
     weights = dict(checkpoint.tensors["model"])
     kind = "model"
     if use_ema and "ema" in checkpoint.tensors:
@@ -38,9 +46,12 @@ def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool
         "config": json.dumps(checkpoint.state["config"]),
         "step": str(checkpoint.step),
         "weights": kind,
+        "dtype": dtype,
     }
+    store = STORAGE_DTYPES[dtype]
+    weights = {k: (v.to(store) if v.is_floating_point() else v).contiguous() for k, v in weights.items()}
     with atomic_path(out_path) as tmp:
-        save_file({k: v.contiguous() for k, v in weights.items()}, str(tmp), metadata=metadata)
+        save_file(weights, str(tmp), metadata=metadata)
     return Path(out_path)
 
 
@@ -53,6 +64,44 @@ def _resolve(path: Path) -> Path:
             raise DataError(f"{path}: no intact checkpoint found")
         return checkpoint.path
     return path
+
+
+def read_model_weights(path: str | Path, use_ema: bool = True) -> tuple[str, dict, dict[str, torch.Tensor]]:
+    """The model name, config dict and weights of a run folder, checkpoint folder or single-file export.
+
+    Raises:
+        DataError: missing, damaged or truncated files, or a file that is not a wavetron model.
+    """
+    path = _resolve(Path(path))
+    if path.is_dir():
+        checkpoint = load_checkpoint(path)
+        weights = dict(checkpoint.tensors["model"])
+        if use_ema and "ema" in checkpoint.tensors:
+            weights.update(checkpoint.tensors["ema"])
+        return checkpoint.state["model_name"], checkpoint.state["config"], weights
+    if not path.is_file():
+        raise DataError(f"{path}: no such checkpoint or model file")
+    try:
+        metadata = read_export_metadata(path)
+        weights = load_file(str(path))
+    except Exception as err:  # safetensors raises its own types for a damaged file
+        raise DataError(f"{path}: not a readable safetensors file, damaged or truncated "
+                        f"({' '.join(str(err).split())})") from None
+    if metadata.get("format") != "wavetron-model":
+        raise DataError(f"{path}: not a wavetron model export (no wavetron metadata)")
+    try:
+        return metadata["model_name"], json.loads(metadata["config"]), weights
+    except (KeyError, ValueError) as err:
+        raise DataError(f"{path}: damaged wavetron metadata ({err})") from None
+
+
+def load_weights_into(model: nn.Module, weights: dict[str, torch.Tensor], source: str | Path, name: str) -> None:
+    """``model.load_state_dict(weights)`` (any float storage type), with a clear error on a mismatch."""
+    try:
+        model.load_state_dict(weights)  # float16/bfloat16 storage is copied into the float32 parameters
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise DataError(f"{source}: the weights do not fit the configured {name} model ({detail[:200]})") from None
 
 
 def load_model_checkpoint(path: str | Path, use_ema: bool = True,
@@ -70,28 +119,11 @@ def load_model_checkpoint(path: str | Path, use_ema: bool = True,
     """
     from ..models.registry import get_model
 
-    path = _resolve(Path(path))
-    if path.is_dir():
-        checkpoint = load_checkpoint(path)
-        name, config_dict = checkpoint.state["model_name"], checkpoint.state["config"]
-        weights = dict(checkpoint.tensors["model"])
-        if use_ema and "ema" in checkpoint.tensors:
-            weights.update(checkpoint.tensors["ema"])
-    elif path.is_file():
-        try:
-            metadata = read_export_metadata(path)
-            weights = load_file(str(path))
-        except Exception as err:  # safetensors raises its own types for a damaged file
-            raise DataError(f"{path}: not a safetensors file ({err})") from None
-        if metadata.get("format") != "wavetron-model":
-            raise DataError(f"{path}: not a wavetron model export (no wavetron metadata)")
-        name, config_dict = metadata["model_name"], json.loads(metadata["config"])
-    else:
-        raise DataError(f"{path}: no such checkpoint or model file")
+    name, config_dict, weights = read_model_weights(path, use_ema)
     config = from_dict(Config, config_dict)
     model = get_model(name).build(config)
-    model.load_state_dict(weights)
+    load_weights_into(model, weights, path, name)
     return model.to(device).eval(), config
 
 
-__all__ = ["export_model", "load_model_checkpoint", "checkpoint_name"]
+__all__ = ["export_model", "load_model_checkpoint", "load_weights_into", "read_model_weights", "checkpoint_name"]
