@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "synth": "synth",
     "vocode": "vocode",
+    "tune": "tune",
     "export": "export",
 }
 

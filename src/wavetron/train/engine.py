@@ -3,7 +3,9 @@
 A model is any ``nn.Module`` with ``loss(batch) -> dict[str, Tensor]`` (a ``"loss"`` key plus
 named parts, all logged). Optional hooks: ``validation_outputs(batch)`` (audio and images for
 TensorBoard) and ``validation_metrics(batch)`` (extra scalars). The engine owns devices,
-precision, the optimiser, EMA, checkpoints, logging, the NaN guard and DDP.
+precision, the optimiser, EMA, checkpoints, logging, the NaN guard and DDP. A caller may watch
+every validation through ``on_validation(step, metrics) -> bool`` and end the run early by
+returning True (``wavetron tune`` reports to its trials and prunes this way).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class TrainResult:
     best_step: int | None
     best_loss: float | None
     stopped_by: int | None = None  # the signal number that interrupted the run, if any
+    stopped_early: bool = False  # ``on_validation`` asked to stop before max_steps
 
 
 class _LossModule(nn.Module):
@@ -108,11 +111,16 @@ class Trainer:
         model_name / section: the registry name and the config section of the model's structure.
         bucket: batch items of similar length when the dataset exposes ``lengths``.
         dist: this process's place in a torchrun job (single process when None).
+        on_validation: called on rank 0 after every validation with the step and the validation
+            metrics of the weights that synthesis uses (EMA when on; ``"loss"`` plus the model's
+            parts and ``validation_metrics``); returning True ends the run as if ``max_steps``
+            were reached (final checkpoint and export included).
     """
 
     def __init__(self, model: nn.Module, train_set: Dataset, val_set: Dataset | None, collate: Callable,
                  config: Config, run_dir: str | Path, model_name: str, section: str, bucket: bool = True,
-                 dist: distributed.Distributed | None = None) -> None:
+                 dist: distributed.Distributed | None = None,
+                 on_validation: Callable[[int, dict[str, float]], bool] | None = None) -> None:
         self.config, self.cfg = config, config.train
         self.dist = dist or distributed.Distributed()
         self.device = self.dist.device
@@ -136,6 +144,8 @@ class Trainer:
         self.sampler = build_batch_sampler(train_set, self.cfg.batch_size, bucket, self.cfg.seed,
                                            self.dist.world_size, self.dist.rank)
         self.logger: RunLogger | None = None
+        self.on_validation = on_validation
+        self._stop_early = False
 
     # ----------------------------------------------------------------------------------- data
     def _loader(self, dataset: Dataset, **kwargs: Any) -> DataLoader:
@@ -271,20 +281,22 @@ class Trainer:
         """Validate on rank 0 (raw weights, then EMA weights); every rank gets the deciding loss.
 
         The deciding loss, which picks the best checkpoint, is the EMA one when EMA is on,
-        since that is what synthesis uses.
+        since that is what synthesis uses. ``on_validation`` sees the same weights' metrics.
         """
-        score = None
+        score, stop = None, False
         if self.dist.is_main and self.val_set is not None and len(self.val_set) > 0:
-            raw = self._evaluate("val", hooks=self.ema is None)
+            deciding = raw = self._evaluate("val", hooks=self.ema is None)
             self.logger.scalars({f"val/{key}": value for key, value in raw.items()}, self.state.step)
-            score = raw["loss"]
             if self.ema is not None:
                 with self._ema_weights():
-                    averaged = self._evaluate("val_ema", hooks=True)
-                self.logger.scalars({f"val_ema/{key}": value for key, value in averaged.items()}, self.state.step)
-                score = averaged["loss"]
+                    deciding = self._evaluate("val_ema", hooks=True)
+                self.logger.scalars({f"val_ema/{key}": value for key, value in deciding.items()}, self.state.step)
+            score = deciding["loss"]
             self.logger.message(f"step {self.state.step}: validation loss {score:.5g}")
-        return distributed.broadcast(self.dist, score)
+            if self.on_validation is not None:
+                stop = bool(self.on_validation(self.state.step, dict(deciding)))
+        score, self._stop_early = distributed.broadcast(self.dist, (score, stop))
+        return score
 
     # ----------------------------------------------------------------------------- checkpoints
     def _save(self) -> Path | None:
@@ -423,6 +435,8 @@ class Trainer:
                         break
                     if applied:
                         path = self._periodic(last) or path
+                        if self._stop_early:
+                            break
                 if stopped_by is None:
                     path = self._periodic(last, force=True) or path
                 elif last["saved"] != self.state.step:
@@ -438,7 +452,7 @@ class Trainer:
         finally:
             self.logger.close()
         return TrainResult(self.state.step, self.state.epoch, path, self.state.best_step, self.state.best_loss,
-                           stopped_by)
+                           stopped_by, self._stop_early)
 
 
 class _Window:

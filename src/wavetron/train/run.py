@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Callable
 
 from ..config import AudioConfig, Config, TextConfig, from_dict, save_config, to_dict
 from ..errors import ConfigError, DataError
@@ -68,7 +69,8 @@ def prepare_run_dir(run_dir: Path, config: Config, model_name: str, resume: bool
 
 
 def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config: Config | None = None,
-          resume: bool = False) -> TrainResult:
+          resume: bool = False,
+          on_validation: Callable[[int, dict[str, float]], bool] | None = None) -> TrainResult:
     """Train the registered model ``model_name`` on a features folder, writing the run to ``run_dir``.
 
     Under torchrun every process calls this; rank 0 logs and writes checkpoints.
@@ -79,6 +81,7 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         run_dir: ``config.yaml``, ``logs/`` (TensorBoard) and ``checkpoints/`` go here.
         config: the root config; defaults when None. Its ``train`` section drives the loop.
         resume: continue from the newest intact checkpoint in ``run_dir``.
+        on_validation: ``(step, metrics) -> stop`` after every validation (see :class:`Trainer`).
     """
     from ..models.registry import get_model
 
@@ -93,7 +96,7 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         train_set, val_set, collate = spec.datasets(Path(features_dir), config)
         seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
         trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
-                          bucket=spec.batch_sampler, dist=dist)
+                          bucket=spec.batch_sampler, dist=dist, on_validation=on_validation)
         return trainer.fit(resume=resume)
     finally:
         distributed.cleanup(dist)

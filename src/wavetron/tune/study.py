@@ -1,0 +1,305 @@
+"""``run_study``: an Optuna study whose trials train a model through :func:`wavetron.train.train`.
+
+Every trial trains the base config with the trial's sampled settings for a fixed budget (steps
+or minutes), reports its validation metric to Optuna after every validation, and is pruned there
+when it falls behind the other trials at the same step. The study lives in an RDB storage
+(``STUDY_DIR/study.db`` by default), so it resumes after an interruption and several processes
+can share it.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, from_dict, to_dict
+from ..errors import ConfigError, WavetronError
+from ..train import TrainingError, train
+from .space import Param, decode_choice, get_key, set_key
+
+# Metrics where more is better; every other metric (the losses) is minimised.
+MAXIMISED = ("focus", "diagonality", "coverage", "stopped")
+# The metric a study of each model optimises unless told otherwise. Tacotron's total loss adds the
+# guided-attention term times its weight, which the space searches: a smaller weight would "win"
+# by shrinking the sum, so its studies compare the decoder's mel L1 (teacher-forced) instead.
+DEFAULT_METRICS = {"tacotron": "mel/l1"}
+
+
+class BadTrial(WavetronError):
+    """A trial's sampled settings cannot train (an invalid combination, a diverged or NaN run)."""
+
+
+# A trial that fails this way is recorded with its error and the study goes on; any other error
+# (a missing features folder, an unknown --metric) ends the study.
+CATCH = (BadTrial, TrainingError, MemoryError, torch.OutOfMemoryError, RuntimeError, ValueError)
+
+
+@dataclass
+class TuneSettings:
+    """What ``wavetron tune`` searches and how each trial is trained.
+
+    Args:
+        model: a registered model name (``tacotron``, ``wavenet`` ...).
+        features: the features folder every trial trains on.
+        out: the study folder: ``study.db``, ``trials/NNNN`` run folders, the best preset, table, plots.
+        trials: the study's total number of trials (finished, pruned or failed; a resumed study
+            runs only the missing ones).
+        base: the base config as a nested mapping (``--config`` plus ``--set``); trials change only
+            the space's keys.
+        space: the searched settings.
+        steps / minutes: the training budget of a trial (one or both; the first reached ends it).
+        report_every: steps between validations, i.e. between reports to the pruner.
+        metric: a key of the validation metrics (``loss``, ``mel/l1``, ``align/focus`` ...).
+        direction: ``minimize`` or ``maximize``; None picks by the metric's name.
+        pruner: ``median``, ``hyperband`` or ``none``.
+        storage: an Optuna storage URL; None: ``sqlite:///OUT/study.db``.
+        base_trial: run the base config itself as the first trial of a new study, the reference
+            that the best config is measured against.
+    """
+
+    model: str
+    features: Path
+    out: Path
+    trials: int
+    base: dict
+    space: list[Param]
+    steps: int | None = None
+    minutes: float | None = None
+    report_every: int = 25
+    metric: str = "loss"
+    direction: str | None = None
+    pruner: str = "median"
+    storage: str | None = None
+    study_name: str = "wavetron"
+    seed: int | None = None
+    base_trial: bool = True
+    keep_checkpoints: bool = False
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ConfigError(f"--trials: expected a positive integer, got {self.trials}")
+        if self.steps is None and self.minutes is None:
+            raise ConfigError("a trial needs a budget: --steps N or --budget-minutes M")
+        if self.steps is not None and self.steps < 1:
+            raise ConfigError(f"--steps: expected a positive integer, got {self.steps}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ConfigError(f"--budget-minutes: expected a positive number, got {self.minutes}")
+        if self.report_every < 1:
+            raise ConfigError(f"--report-every: expected a positive integer, got {self.report_every}")
+        if self.direction is None:
+            self.direction = "maximize" if self.metric.split("/")[-1] in MAXIMISED else "minimize"
+        if self.direction not in ("minimize", "maximize"):
+            raise ConfigError(f"--direction: expected minimize or maximize, got {self.direction!r}")
+        if self.pruner not in ("median", "hyperband", "none"):
+            raise ConfigError(f"--pruner: expected median, hyperband or none, got {self.pruner!r}")
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
+
+
+def trial_config(settings: TuneSettings, values: dict[str, Any]) -> Config:
+    """The config a trial trains: the base, the sampled ``values``, and the trial's budget."""
+    data = copy.deepcopy(settings.base)
+    for key, value in values.items():
+        set_key(data, key, value)
+    train = data.setdefault("train", {})
+    if settings.steps is not None:
+        train["max_steps"] = settings.steps
+    train["validate_every"] = settings.report_every
+    # Only the final weights matter: no periodic checkpoints besides the best one.
+    train["checkpoint_every"] = max(int(train.get("max_steps", Config().train.max_steps)), 1)
+    train["keep_last"] = 1
+    try:
+        return from_dict(Config, data)
+    except ConfigError as err:
+        raise BadTrial(f"invalid combination of settings: {err}") from None
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(f"{type(err).__name__}: {err}".split())[:300]
+
+
+class _Objective:
+    """Trains one trial and returns its last validation metric."""
+
+    def __init__(self, settings: TuneSettings) -> None:
+        self.settings = settings
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        s = self.settings
+        values = {param.key: param.suggest(trial) for param in s.space}
+        _say(f"trial {trial.number}: " + ", ".join(f"{key}={value}" for key, value in values.items()))
+        run_dir = s.out / "trials" / f"{trial.number:04d}"
+        if run_dir.exists():  # left by a killed worker under the same trial number
+            shutil.rmtree(run_dir)
+        reports: list[tuple[int, float]] = []
+        pruned: list[int] = []
+        started = time.monotonic()
+
+        def on_validation(step: int, metrics: dict[str, float]) -> bool:
+            if s.metric not in metrics:
+                raise ConfigError(f"--metric {s.metric}: not a validation metric of {s.model} "
+                                  f"(known: {', '.join(sorted(metrics))})")
+            value = float(metrics[s.metric])
+            reports.append((step, value))
+            if not math.isfinite(value):
+                return True
+            trial.report(value, step)
+            if trial.should_prune():
+                pruned.append(step)
+                return True
+            return s.minutes is not None and time.monotonic() - started >= 60 * s.minutes
+
+        try:
+            config = trial_config(s, values)
+            result = train(s.model, s.features, run_dir, config, on_validation=on_validation)
+        except CATCH as err:
+            trial.set_user_attr("error", _one_line(err))
+            _say(f"trial {trial.number}: failed ({_one_line(err)})")
+            raise
+        finally:
+            if not s.keep_checkpoints and (run_dir / "checkpoints").exists():
+                shutil.rmtree(run_dir / "checkpoints")
+        minutes = (time.monotonic() - started) / 60
+        trial.set_user_attr("steps", result.step)
+        trial.set_user_attr("minutes", round(minutes, 3))
+        if result.stopped_by is not None:  # Ctrl-C: try these settings again when the study resumes
+            trial.set_user_attr("interrupted", True)
+            again = {"retry_of": trial.number, **({"base": True} if trial.user_attrs.get("base") else {})}
+            trial.study.enqueue_trial(trial.params, user_attrs=again)
+            raise KeyboardInterrupt
+        if pruned:
+            _say(f"trial {trial.number}: pruned at step {pruned[0]} ({s.metric} {reports[-1][1]:.5g})")
+            raise optuna.TrialPruned(f"pruned at step {pruned[0]}")
+        if not reports:
+            raise BadTrial("no validation happened; lower --report-every or check the validation split")
+        if not math.isfinite(reports[-1][1]):
+            error = f"{s.metric} is {reports[-1][1]} at step {reports[-1][0]} (diverged)"
+            trial.set_user_attr("error", error)
+            _say(f"trial {trial.number}: failed ({error})")
+            raise BadTrial(error)
+        value = reports[-1][1]
+        _say(f"trial {trial.number}: {s.metric} {value:.5g} after {result.step} steps, {minutes:.1f} min")
+        return value
+
+
+def _say(text: str) -> None:
+    print(f"wavetron tune: {text}", file=sys.stderr, flush=True)
+
+
+def counted_trials(study) -> int:
+    """Trials that count towards ``--trials``: finished, pruned, failed (not interrupted) or running."""
+    from optuna.trial import TrialState
+
+    done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state in done or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
+
+
+def _storage(settings: TuneSettings):
+    import optuna
+
+    url = settings.storage_url
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        settings.out.mkdir(parents=True, exist_ok=True)
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}  # several workers wait for the lock
+    # Heartbeats let a worker mark the trials of a killed one as failed and retry their settings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
+                                          heartbeat_stale_trial_callback=retry, **kwargs)
+
+
+def _pruner(settings: TuneSettings):
+    import optuna
+
+    if settings.pruner == "median":
+        # Compare from the first report on, once three trials have finished.
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    if settings.pruner == "hyperband":
+        top = settings.steps if settings.steps is not None else "auto"
+        return optuna.pruners.HyperbandPruner(min_resource=settings.report_every, max_resource=top)
+    return optuna.pruners.NopPruner()
+
+
+def open_study(settings: TuneSettings):
+    """Create the study, or load it and check that it searches the same metric in the same direction."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=_storage(settings), study_name=settings.study_name,
+                                direction=settings.direction, load_if_exists=True,
+                                sampler=optuna.samplers.TPESampler(seed=settings.seed),
+                                pruner=_pruner(settings))
+    if settings.seed is not None and study.trials:
+        # A resumed study (or a second worker) must not replay the draws of the first run.
+        study.sampler = optuna.samplers.TPESampler(seed=settings.seed + len(study.trials))
+    if study.direction.name.lower() != settings.direction:
+        raise ConfigError(f"{settings.storage_url}: study '{settings.study_name}' was created to "
+                          f"{study.direction.name.lower()} its metric, not {settings.direction}")
+    known = study.user_attrs
+    for key, value in (("model", settings.model), ("metric", settings.metric)):
+        if key in known and known[key] != value:
+            raise ConfigError(f"{settings.storage_url}: study '{settings.study_name}' tunes {key} "
+                              f"{known[key]!r}, not {value!r}; use another --study-name or --out")
+        if key not in known:
+            study.set_user_attr(key, value)
+    if "base" not in known:
+        study.set_user_attr("base", settings.base)
+    return study
+
+
+def enqueue_base(study, settings: TuneSettings) -> None:
+    """The base config's own values as the next trial (skipping choices the space does not offer)."""
+    resolved = to_dict(from_dict(Config, copy.deepcopy(settings.base)))
+    params = {}
+    for param in settings.space:
+        value = get_key(resolved, param.key)
+        if param.type == "categorical" and param.encode(value) not in [param.encode(c) for c in param.choices]:
+            _say(f"note: the base value {param.key}={value!r} is not among the space's choices")
+            continue
+        params[param.key] = param.encode(value)
+    study.enqueue_trial(params, user_attrs={"base": True})
+
+
+def run_study(settings: TuneSettings, study=None):
+    """Run trials until the study holds ``settings.trials``; returns the Optuna study.
+
+    Args:
+        study: the study of :func:`open_study` (opened here when None).
+    """
+    study = study if study is not None else open_study(settings)
+    if settings.base_trial and not study.get_trials(deepcopy=False):
+        enqueue_base(study, settings)
+    missing = settings.trials - counted_trials(study)
+    if missing <= 0:
+        _say(f"the study already holds {settings.trials} trials")
+        return study
+
+    def enough(study, trial) -> None:
+        if counted_trials(study) >= settings.trials:
+            study.stop()
+
+    study.optimize(_Objective(settings), n_trials=missing, callbacks=[enough], catch=CATCH,
+                   gc_after_trial=True)
+    return study
+
+
+def decoded_params(trial, space: list[Param]) -> dict[str, Any]:
+    """A trial's settings as config values (list choices decoded)."""
+    kinds = {param.key: param.type for param in space}
+    return {key: decode_choice(value) if kinds.get(key) == "categorical" else value
+            for key, value in trial.params.items()}
