@@ -5,9 +5,10 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from tiny_model import TinyDataset, TinyModel, collate, tiny_config
-from wavetron.errors import DataError
+from wavetron.errors import ConfigError, DataError
 from wavetron.train import (export_model, latest_checkpoint, list_checkpoints, load_checkpoint,
                             load_model_checkpoint, save_checkpoint, train)
 from wavetron.train.checkpoint import prune_checkpoints
@@ -113,3 +114,40 @@ def test_load_model_checkpoint_from_run_folder_and_export(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no intact checkpoint"):
         load_model_checkpoint(tmp_path / "empty")
+
+
+def test_export_in_half_precision_and_damaged_files(tmp_path):
+    train("tiny", tmp_path, tmp_path / "run", tiny_config(max_steps=3, ema_decay=None))
+    full, _ = load_model_checkpoint(tmp_path / "run")
+    half_path = export_model(tmp_path / "run", tmp_path / "half.safetensors", dtype="float16")
+    half, _ = load_model_checkpoint(half_path)
+    assert half.out.weight.dtype == torch.float32  # stored as float16, loaded back into float32
+    assert torch.equal(half.out.weight, full.out.weight.half().float())
+    stored = load_file(str(half_path))
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.float16}
+    with pytest.raises(DataError, match="dtype"):
+        export_model(tmp_path / "run", tmp_path / "x.safetensors", dtype="int8")
+
+    blob = half_path.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(blob[: len(blob) * 3 // 4])
+    with pytest.raises(DataError, match="cut.safetensors: not a readable safetensors file"):
+        load_model_checkpoint(tmp_path / "cut.safetensors")
+    header = int.from_bytes(blob[:8], "little")
+    (tmp_path / "garbled.safetensors").write_bytes(blob[:8] + b"#" * header + blob[8 + header:])
+    with pytest.raises(DataError, match="garbled.safetensors"):
+        load_model_checkpoint(tmp_path / "garbled.safetensors")
+
+
+def test_init_starts_training_from_given_weights(tmp_path):
+    train("tiny", tmp_path, tmp_path / "first", tiny_config(max_steps=3, ema_decay=None))
+    source, _ = load_model_checkpoint(tmp_path / "first")
+    # one step at a vanishing warm-up learning rate: the weights stay those it was initialised from
+    quiet = dict(max_steps=1, ema_decay=None, warmup_steps=10**7)
+    train("tiny", tmp_path, tmp_path / "second", tiny_config(**quiet), init=tmp_path / "first" / "model.safetensors")
+    second, _ = load_model_checkpoint(tmp_path / "second")
+    assert torch.allclose(second.out.weight, source.out.weight, atol=1e-6)
+    train("tiny", tmp_path, tmp_path / "fresh", tiny_config(**quiet))
+    fresh, _ = load_model_checkpoint(tmp_path / "fresh")
+    assert not torch.allclose(fresh.out.weight, source.out.weight, atol=1e-3)
+    with pytest.raises(ConfigError, match="--init .*: a tiny model, expected tacotron"):
+        train("tacotron", tmp_path, tmp_path / "third", tiny_config(max_steps=1), init=tmp_path / "first")

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FEATURES", help="folder written by `wavetron preprocess`")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder: config, logs, checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the newest intact checkpoint in RUN_DIR")
+    parser.add_argument("--init", metavar="CKPT", help="start from these weights (run folder, checkpoint or "
+                        ".safetensors export of the same model); --resume's checkpoint takes precedence")
     parser.add_argument("--seed", type=int, help="random seed (same as --set train.seed=N)")
     add_config_arguments(parser)
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     if not Path(args.data).exists():
         raise DataError(f"{args.data}: features folder not found (run `wavetron preprocess` first)")
-    result = train(args.model, args.data, args.out, config, resume=args.resume)
+    result = train(args.model, args.data, args.out, config, resume=args.resume, init=args.init)
     quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks for the job
     if result.stopped_by is not None:
         name = signal.Signals(result.stopped_by).name

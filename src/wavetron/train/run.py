@@ -69,7 +69,7 @@ def prepare_run_dir(run_dir: Path, config: Config, model_name: str, resume: bool
 
 
 def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config: Config | None = None,
-          resume: bool = False,
+          resume: bool = False, init: str | Path | None = None,
           on_validation: Callable[[int, dict[str, float]], bool] | None = None) -> TrainResult:
     """Train the registered model ``model_name`` on a features folder, writing the run to ``run_dir``.
 
@@ -81,6 +81,8 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         run_dir: ``config.yaml``, ``logs/`` (TensorBoard) and ``checkpoints/`` go here.
         config: the root config; defaults when None. Its ``train`` section drives the loop.
         resume: continue from the newest intact checkpoint in ``run_dir``.
+        init: start from the weights of this run, checkpoint or export (fine-tuning, or continuing
+            from a committed model); a checkpoint found by ``resume`` takes precedence.
         on_validation: ``(step, metrics) -> stop`` after every validation (see :class:`Trainer`).
     """
     from ..models.registry import get_model
@@ -93,6 +95,8 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         prepare_run_dir(run_dir, config, model_name, resume, dist)
         seed_everything(config.train.seed)  # identical initial weights on every rank
         model = spec.build(config)
+        if init is not None:
+            _initialise(model, model_name, init)
         train_set, val_set, collate = spec.datasets(Path(features_dir), config)
         seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
         trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
@@ -100,3 +104,13 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         return trainer.fit(resume=resume)
     finally:
         distributed.cleanup(dist)
+
+
+def _initialise(model, model_name: str, init: str | Path) -> None:
+    """Load the weights of ``init`` (a run, checkpoint or export of the same model and shape)."""
+    from .export import load_weights_into, read_model_weights
+
+    name, _, weights = read_model_weights(init)
+    if name != model_name:
+        raise ConfigError(f"--init {init}: a {name} model, expected {model_name}")
+    load_weights_into(model, weights, init, model_name)

@@ -1,0 +1,167 @@
+"""Evaluate a voice (by default the shipped one) on the held-out sentences of its features folder.
+
+    python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
+
+WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
+folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
+
+- ``reference``: the held-out recordings as the models saw them (trimmed, peak-normalised);
+- ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does);
+- ``tts-griffinlim``: the same mels through Griffin-Lim;
+- ``copy-wavenet``, ``copy-griffinlim``: the reference's own mel through each vocoder.
+
+Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, recogniser WER;
+copy synthesis: PESQ-WB, STOI, MCD-DTW; the reference's own WER as the recogniser's floor), and
+``summary.md`` / ``summary.json`` hold the mean table, the real-time factors and the validation focus
+score of the Tacotron's alignments. Wavs already written are kept, so an interrupted run resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wavetron.audio import mel_to_audio, save
+from wavetron.data import FeatureSet
+from wavetron.generate import generate_folded_batch
+from wavetron.io import atomic_write_text
+from wavetron.models.attention import alignment_scores
+from wavetron.synth import Synthesizer
+from wavetron.voice import default_voice
+
+TTS_METRICS = "mcd,f0,wer"
+COPY_METRICS = "pesq,stoi,mcd"
+
+
+def write_references(features: FeatureSet, items, folder: Path) -> None:
+    """The processed held-out audio as wavs, plus a metadata.csv with the texts the recogniser is scored on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rate = features.audio_config.sample_rate
+    for item in items:
+        path = folder / f"{item.id}.wav"
+        if not path.exists():
+            save(path, features.load_audio(item).numpy(), rate)
+    lines = [f"{item.id}|{item.text}|{item.normalized_text}" for item in items]
+    atomic_write_text(folder / "metadata.csv", "\n".join(lines) + "\n")
+
+
+def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) -> tuple[float, float, dict]:
+    """Speak every item's text into ``folder``; (seconds of compute, seconds of audio, mean alignment scores)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
+    compute = audio_seconds = 0.0
+    scores: dict[str, list[float]] = {"focus": [], "diagonality": [], "stopped": []}
+    for start in range(0, len(todo), batch):
+        chunk = todo[start:start + batch]
+        began = time.perf_counter()
+        sentences = synthesizer.synthesize_sentences([item.normalized_text for item in chunk])
+        compute += time.perf_counter() - began
+        for item, sentence in zip(chunk, sentences):
+            save(folder / f"{item.id}.wav", sentence.audio, synthesizer.sample_rate)
+            audio_seconds += len(sentence.audio) / synthesizer.sample_rate
+            alignment = sentence.alignment.unsqueeze(0)
+            steps = torch.tensor([alignment.shape[1]])
+            tokens = torch.tensor([alignment.shape[2]])
+            for key, value in alignment_scores(alignment, steps, tokens).items():
+                if key in scores:
+                    scores[key].append(float(value))
+            scores["stopped"].append(float(sentence.stopped))
+    return compute, audio_seconds, {k: float(np.mean(v)) for k, v in scores.items() if v}
+
+
+def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int) -> tuple[float, float]:
+    """Each reference's mel through ``vocoder`` (a WaveNet, or None for Griffin-Lim) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
+    rate = features.audio_config.sample_rate
+    compute = audio_seconds = 0.0
+    for start in range(0, len(todo), 8):
+        chunk = todo[start:start + 8]
+        mels = [features.load_mel(item) for item in chunk]
+        began = time.perf_counter()
+        if vocoder is not None:
+            with torch.no_grad():
+                waves = generate_folded_batch(vocoder, mels, threads=threads)
+        else:
+            waves = [mel_to_audio(mel, features.audio_config) for mel in mels]
+        compute += time.perf_counter() - began
+        for item, wave in zip(chunk, waves):
+            wave = wave.float().clamp(-1, 1).numpy()
+            save(folder / f"{item.id}.wav", wave, rate)
+            audio_seconds += len(wave) / rate
+    return compute, audio_seconds
+
+
+def score(out: Path, system: str, metrics: str) -> dict:
+    """``wavetron evaluate reference SYSTEM`` in a subprocess; its mean values."""
+    report = out / f"{system}.json"
+    if not report.exists():
+        subprocess.run([sys.executable, "-m", "wavetron", "evaluate", str(out / "reference"), str(out / system),
+                        "--text", str(out / "reference" / "metadata.csv"), "--metrics", metrics,
+                        "--json", str(report)], check=True, stdout=subprocess.DEVNULL)
+    data = json.loads(report.read_text())
+    return data["mean"] if "mean" in data else data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("work", type=Path, help="the recipe's WORK_DIR (holds features/)")
+    parser.add_argument("--out", type=Path, help="output folder (default WORK_DIR/evaluation)")
+    parser.add_argument("--voice", type=Path, help="folder with tacotron.safetensors and vocoder.safetensors "
+                                                   "(default: the shipped voice)")
+    parser.add_argument("--limit", type=int, help="only the first N held-out sentences")
+    parser.add_argument("--jobs", type=int, default=2, help="evaluate processes run side by side")
+    args = parser.parse_args()
+    out = args.out or args.work / "evaluation"
+    voice = default_voice(args.voice) if args.voice else default_voice()
+    features = FeatureSet(args.work / "features")
+    items = features.items("val")[: args.limit]
+    write_references(features, items, out / "reference")
+
+    threads = torch.get_num_threads()
+    speed = {}
+    with_wavenet = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
+    compute, seconds, alignment = synthesize(with_wavenet, items, out / "tts-wavenet")
+    speed["tts-wavenet"] = (compute, seconds)
+    compute, seconds, _ = synthesize(Synthesizer(tacotron=voice.tacotron, vocoder=None), items,
+                                     out / "tts-griffinlim")
+    speed["tts-griffinlim"] = (compute, seconds)
+    speed["copy-wavenet"] = copy_synthesize(features, items, out / "copy-wavenet", with_wavenet.vocoder, threads)
+    speed["copy-griffinlim"] = copy_synthesize(features, items, out / "copy-griffinlim", None, threads)
+
+    jobs = {"tts-wavenet": TTS_METRICS + ",wer_ref", "tts-griffinlim": TTS_METRICS,
+            "copy-wavenet": COPY_METRICS, "copy-griffinlim": COPY_METRICS}
+    with ThreadPoolExecutor(args.jobs) as pool:
+        means = dict(zip(jobs, pool.map(lambda kv: score(out, *kv), jobs.items())))
+
+    keys = ["wer", "cer", "mcd", "f0_rmse_cents", "vuv_error", "pesq", "stoi"]
+    lines = [f"Voice: {voice.tacotron.parent}; {len(items)} held-out sentences; {threads} threads.", "",
+             "| system | " + " | ".join(keys) + " | RTF |", "|---" * (len(keys) + 2) + "|"]
+    for system, values in means.items():
+        cells = [f"{values[k]:.3f}" if isinstance(values.get(k), (int, float)) else "" for k in keys]
+        compute, seconds = speed[system]
+        rtf = f"{compute / seconds:.3f}" if seconds else "(kept)"
+        lines.append(f"| {system} | " + " | ".join(cells) + f" | {rtf} |")
+    reference = means["tts-wavenet"]
+    lines.append(f"| reference | {reference.get('wer_ref', float('nan')):.3f} | "
+                 f"{reference.get('cer_ref', float('nan')):.3f} |" + " |" * (len(keys) - 1))
+    if alignment:
+        lines += ["", "Tacotron alignments on these sentences: " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in alignment.items())]
+    table = "\n".join(lines) + "\n"
+    atomic_write_text(out / "summary.md", table)
+    atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment,
+                                                        "rtf": {k: c / s for k, (c, s) in speed.items() if s},
+                                                        "sentences": len(items)}, indent=1))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
