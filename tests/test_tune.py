@@ -84,11 +84,14 @@ def test_tiny_study_writes_table_plots_trial_runs_and_a_preset_that_trains(study
     assert result.step == 1
 
 
-def test_resuming_continues_the_trial_count(study_dir, speech_features, capsys):
+def test_resuming_continues_the_trial_count_under_a_time_budget(study_dir, speech_features, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(tune_args(speech_features, study_dir, 4)) == 0
-        assert [row["trial"] for row in rows(study_dir / "study")] == ["0", "1", "2", "3"]
+        # The fourth trial also gets a time budget so small that it ends after its first step.
+        assert main(tune_args(speech_features, study_dir, 4, "--budget-minutes", "1e-6")) == 0
+        table = rows(study_dir / "study")
+        assert [row["trial"] for row in table] == ["0", "1", "2", "3"]
+        assert table[3]["state"] == "complete" and table[3]["steps"] == "1"
         assert main(tune_args(speech_features, study_dir, 4)) == 0  # complete: runs nothing
     assert "already holds 4 trials" in capsys.readouterr().err
     assert len(rows(study_dir / "study")) == 4
@@ -131,7 +134,7 @@ def test_pruning_stops_a_clearly_worse_trial_at_its_first_report(speech_features
     """Three equal trials complete; a fourth whose loss is far higher is pruned by the median pruner."""
     space = write_yaml(tmp_path / "space.yaml", {"tacotron.guided_attention_weight": {"choices": [5.0, 500.0]}})
     settings = TuneSettings(model="tacotron", features=speech_features, out=tmp_path / "study", trials=4,
-                            base=TINY, space=load_space(space, TINY), steps=6, report_every=2, metric="loss",
+                            base=TINY, space=load_space(space, TINY), steps=4, report_every=2, metric="loss",
                             base_trial=False)
     study = open_study(settings)
     for weight in (5.0, 5.0, 5.0, 500.0):  # the guided-attention term, weighted 100 times more, dominates the loss
@@ -143,7 +146,7 @@ def test_pruning_stops_a_clearly_worse_trial_at_its_first_report(speech_features
     assert states == ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED"]
     worse = study.trials[3]
     assert list(worse.intermediate_values) == [2]  # reported once, then stopped
-    assert worse.user_attrs["steps"] == 2  # the engine ended the run at the pruned step, not at 6
+    assert worse.user_attrs["steps"] == 2  # the engine ended the run at the pruned step, not at 4
     assert worse.intermediate_values[2] > 2 * max(study.trials[0].intermediate_values.values())
 
 

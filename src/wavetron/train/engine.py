@@ -5,7 +5,7 @@ named parts, all logged). Optional hooks: ``validation_outputs(batch)`` (audio a
 TensorBoard) and ``validation_metrics(batch)`` (extra scalars). The engine owns devices,
 precision, the optimiser, EMA, checkpoints, logging, the NaN guard and DDP. A caller may watch
 every validation through ``on_validation(step, metrics) -> bool`` and end the run early by
-returning True (``wavetron tune`` reports to its trials and prunes this way).
+returning True, or give it a budget of training seconds (``wavetron tune`` trains its trials so).
 """
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ class TrainResult:
     best_step: int | None
     best_loss: float | None
     stopped_by: int | None = None  # the signal number that interrupted the run, if any
-    stopped_early: bool = False  # ``on_validation`` asked to stop before max_steps
+    stopped_early: bool = False  # ``on_validation`` or the time limit ended it before max_steps
+    train_seconds: float = 0.0  # time spent in training steps (validation and checkpoints excluded)
 
 
 class _LossModule(nn.Module):
@@ -115,12 +116,15 @@ class Trainer:
             metrics of the weights that synthesis uses (EMA when on; ``"loss"`` plus the model's
             parts and ``validation_metrics``); returning True ends the run as if ``max_steps``
             were reached (final checkpoint and export included).
+        time_limit: seconds of training steps (validation and checkpoints not counted) after
+            which the run ends the same way; checked after every step.
     """
 
     def __init__(self, model: nn.Module, train_set: Dataset, val_set: Dataset | None, collate: Callable,
                  config: Config, run_dir: str | Path, model_name: str, section: str, bucket: bool = True,
                  dist: distributed.Distributed | None = None,
-                 on_validation: Callable[[int, dict[str, float]], bool] | None = None) -> None:
+                 on_validation: Callable[[int, dict[str, float]], bool] | None = None,
+                 time_limit: float | None = None) -> None:
         self.config, self.cfg = config, config.train
         self.dist = dist or distributed.Distributed()
         self.device = self.dist.device
@@ -144,8 +148,8 @@ class Trainer:
         self.sampler = build_batch_sampler(train_set, self.cfg.batch_size, bucket, self.cfg.seed,
                                            self.dist.world_size, self.dist.rank)
         self.logger: RunLogger | None = None
-        self.on_validation = on_validation
-        self._stop_early = False
+        self.on_validation, self.time_limit = on_validation, time_limit
+        self._stop_early, self._train_seconds = False, 0.0
 
     # ----------------------------------------------------------------------------------- data
     def _loader(self, dataset: Dataset, **kwargs: Any) -> DataLoader:
@@ -295,7 +299,8 @@ class Trainer:
             self.logger.message(f"step {self.state.step}: validation loss {score:.5g}")
             if self.on_validation is not None:
                 stop = bool(self.on_validation(self.state.step, dict(deciding)))
-        score, self._stop_early = distributed.broadcast(self.dist, (score, stop))
+        score, stop = distributed.broadcast(self.dist, (score, stop))
+        self._stop_early = self._stop_early or stop
         return score
 
     # ----------------------------------------------------------------------------- checkpoints
@@ -415,6 +420,7 @@ class Trainer:
                     except StopIteration:  # the last epoch ended
                         break
                     elapsed = time.perf_counter() - started
+                    self._train_seconds += elapsed
                     if applied:
                         bad_in_row = 0
                         window.add(values, elapsed, samples * self.dist.world_size)
@@ -435,6 +441,8 @@ class Trainer:
                         break
                     if applied:
                         path = self._periodic(last) or path
+                        if self.time_limit is not None and self._train_seconds >= self.time_limit:
+                            self._stop_early = True
                         if self._stop_early:
                             break
                 if stopped_by is None:
@@ -452,7 +460,7 @@ class Trainer:
         finally:
             self.logger.close()
         return TrainResult(self.state.step, self.state.epoch, path, self.state.best_step, self.state.best_loss,
-                           stopped_by, self._stop_early)
+                           stopped_by, self._stop_early, self._train_seconds)
 
 
 class _Window:

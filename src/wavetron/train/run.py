@@ -70,7 +70,8 @@ def prepare_run_dir(run_dir: Path, config: Config, model_name: str, resume: bool
 
 def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config: Config | None = None,
           resume: bool = False, init: str | Path | None = None,
-          on_validation: Callable[[int, dict[str, float]], bool] | None = None) -> TrainResult:
+          on_validation: Callable[[int, dict[str, float]], bool] | None = None,
+          time_limit: float | None = None) -> TrainResult:
     """Train the registered model ``model_name`` on a features folder, writing the run to ``run_dir``.
 
     Under torchrun every process calls this; rank 0 logs and writes checkpoints.
@@ -84,6 +85,7 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         init: start from the weights of this run, checkpoint or export (fine-tuning, or continuing
             from a committed model); a checkpoint found by ``resume`` takes precedence.
         on_validation: ``(step, metrics) -> stop`` after every validation (see :class:`Trainer`).
+        time_limit: end the run after this many seconds of training steps (see :class:`Trainer`).
     """
     from ..models.registry import get_model
 
@@ -100,7 +102,8 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         train_set, val_set, collate = spec.datasets(Path(features_dir), config)
         seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
         trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
-                          bucket=spec.batch_sampler, dist=dist, on_validation=on_validation)
+                          bucket=spec.batch_sampler, dist=dist, on_validation=on_validation,
+                          time_limit=time_limit)
         return trainer.fit(resume=resume)
     finally:
         distributed.cleanup(dist)

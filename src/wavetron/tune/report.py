@@ -86,7 +86,8 @@ def trials_table(study, space: list[Param]) -> str:
             trial.intermediate_values[trial.last_step] if trial.last_step is not None else None)
         writer.writerow([trial.number, trial.state.name.lower(), _fmt(value), _fmt(trial.user_attrs.get("steps")),
                          _fmt(trial.user_attrs.get("minutes")), "yes" if trial.user_attrs.get("base") else "",
-                         *[_fmt(params.get(key)) for key in keys], trial.user_attrs.get("error", "")])
+                         *[_fmt(params.get(key)) for key in keys],
+                         trial.user_attrs.get("error") or ("interrupted" if trial.user_attrs.get("interrupted") else "")])
     return out.getvalue()
 
 

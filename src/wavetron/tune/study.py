@@ -145,7 +145,6 @@ class _Objective:
             shutil.rmtree(run_dir)
         reports: list[tuple[int, float]] = []
         pruned: list[int] = []
-        started = time.monotonic()
 
         def on_validation(step: int, metrics: dict[str, float]) -> bool:
             if s.metric not in metrics:
@@ -159,11 +158,12 @@ class _Objective:
             if trial.should_prune():
                 pruned.append(step)
                 return True
-            return s.minutes is not None and time.monotonic() - started >= 60 * s.minutes
+            return False
 
         try:
             config = trial_config(s, values)
-            result = train(s.model, s.features, run_dir, config, on_validation=on_validation)
+            limit = None if s.minutes is None else 60 * s.minutes
+            result = train(s.model, s.features, run_dir, config, on_validation=on_validation, time_limit=limit)
         except CATCH as err:
             trial.set_user_attr("error", _one_line(err))
             _say(f"trial {trial.number}: failed ({_one_line(err)})")
@@ -171,9 +171,9 @@ class _Objective:
         finally:
             if not s.keep_checkpoints and (run_dir / "checkpoints").exists():
                 shutil.rmtree(run_dir / "checkpoints")
-        minutes = (time.monotonic() - started) / 60
+        minutes = result.train_seconds / 60
         trial.set_user_attr("steps", result.step)
-        trial.set_user_attr("minutes", round(minutes, 3))
+        trial.set_user_attr("minutes", round(minutes, 3))  # of training steps, validation excluded
         if result.stopped_by is not None:  # Ctrl-C: try these settings again when the study resumes
             trial.set_user_attr("interrupted", True)
             again = {"retry_of": trial.number, **({"base": True} if trial.user_attrs.get("base") else {})}
@@ -239,7 +239,7 @@ def open_study(settings: TuneSettings):
     """Create the study, or load it and check that it searches the same metric in the same direction."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # trials are reported by tune itself
     study = optuna.create_study(storage=_storage(settings), study_name=settings.study_name,
                                 direction=settings.direction, load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=settings.seed),
