@@ -202,11 +202,19 @@ class Synthesizer:
         for row, seq in enumerate(ids):
             tokens[row, : len(seq)] = torch.tensor(seq)
         speakers = torch.full((len(ids),), speaker, dtype=torch.long, device=self.device)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
-            started = time.perf_counter()
-            result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
-                                         max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+        threads = torch.get_num_threads()
+        if torch.device(self.device).type == "cpu":
+            # a decoder step is a few small matmuls: intra-op threads only add hand-offs (and stall
+            # badly when the cores are busy), so the step loop runs on one thread
+            torch.set_num_threads(1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
+                started = time.perf_counter()
+                result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
+                                             max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+        finally:
+            torch.set_num_threads(threads)
         decoded = time.perf_counter()
         audio = self._vocode(result, speakers)
         self.last_timings["tacotron"] += decoded - started
