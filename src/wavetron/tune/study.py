@@ -115,6 +115,9 @@ def trial_config(settings: TuneSettings, values: dict[str, Any]) -> Config:
     if settings.steps is not None:
         train["max_steps"] = settings.steps
     train["validate_every"] = settings.report_every
+    # The whole validation split: a cap in batches would measure trials of other batch sizes on
+    # other sentences.
+    train["validation_batches"] = None
     # Only the final weights matter: no periodic checkpoints besides the best one.
     train["checkpoint_every"] = max(int(train.get("max_steps", Config().train.max_steps)), 1)
     train["keep_last"] = 1
