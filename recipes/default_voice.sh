@@ -2,7 +2,7 @@
 # The shipped default voice from nothing: a festival corpus (cmu_us_slt_arctic_hts, 4,100 sentences at
 # 16 kHz, 100 held out), features, the Tacotron and the WaveNet vocoder trained side by side (one core
 # each; the vocoder on ground-truth mels), both exported into the package in float16, then evaluated on
-# the held-out sentences.
+# the held-out sentences; voice.json records which vocoder measured better (the voice's default).
 #
 #   recipes/default_voice.sh [WORK_DIR] [MINUTES]
 #
@@ -34,4 +34,4 @@ wait
 
 $PY -m wavetron export "$WORK/tacotron" --out "$VOICE/tacotron.safetensors" --dtype float16
 $PY -m wavetron export "$WORK/wavenet" --out "$VOICE/vocoder.safetensors" --dtype float16
-$PY recipes/evaluate_voice.py "$WORK" --out "$WORK/evaluation"
+$PY recipes/evaluate_voice.py "$WORK" --out "$WORK/evaluation" --write-card

@@ -110,6 +110,17 @@ def score(out: Path, system: str, metrics: str) -> dict:
     return data["mean"] if "mean" in data else data
 
 
+def write_card(folder: Path, means: dict) -> None:
+    """voice.json: the WaveNet is the voice's default vocoder unless Griffin-Lim beats it on held-out WER and PESQ."""
+    wavenet, griffin = means["tts-wavenet"], means["tts-griffinlim"]
+    copy_wn, copy_gl = means["copy-wavenet"], means["copy-griffinlim"]
+    better = wavenet["wer"] <= griffin["wer"] or copy_wn["pesq"] >= copy_gl["pesq"]
+    why = (f"held-out WER {wavenet['wer']:.2f} with the WaveNet, {griffin['wer']:.2f} with Griffin-Lim; "
+           f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
+    card = {"vocoder": "wavenet" if better else "griffin-lim", "why": why}
+    atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path, help="the recipe's WORK_DIR (holds features/)")
@@ -118,6 +129,8 @@ def main() -> None:
                                                    "(default: the shipped voice)")
     parser.add_argument("--limit", type=int, help="only the first N held-out sentences")
     parser.add_argument("--jobs", type=int, default=2, help="evaluate processes run side by side")
+    parser.add_argument("--write-card", action="store_true",
+                        help="record in the voice's voice.json which vocoder measured better (its default)")
     args = parser.parse_args()
     out = args.out or args.work / "evaluation"
     voice = default_voice(args.voice) if args.voice else default_voice()
@@ -156,6 +169,8 @@ def main() -> None:
         lines += ["", "Tacotron alignments on these sentences: " +
                   ", ".join(f"{k} {v:.3f}" for k, v in alignment.items())]
     table = "\n".join(lines) + "\n"
+    if args.write_card:
+        write_card(voice.tacotron.parent, means)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment,
                                                         "rtf": {k: c / s for k, (c, s) in speed.items() if s},

@@ -1,9 +1,10 @@
 """`make demo`: the shipped default voice speaks a sentence into ``demo.wav``, offline, with timings.
 
-Text -> mel by the shipped Tacotron, mel -> audio by the shipped WaveNet vocoder (its compiled CPU
-loop, every sentence folded into segments generated together on all cores). The printout gives what
-each stage cost against the duration of the audio (the real-time factor: below 1 is faster than
-real time).
+Text -> mel by the shipped Tacotron, mel -> audio by the voice's default vocoder: its WaveNet (the
+compiled CPU loop, every sentence folded into segments generated together on all cores), or
+Griffin-Lim while the voice card (``voices/default/voice.json``) records that its WaveNet measures
+worse. The printout gives what each stage cost against the duration of the audio (the real-time
+factor: below 1 is faster than real time).
 """
 from __future__ import annotations
 
@@ -34,9 +35,11 @@ def run(out: Path, text: str = SENTENCE, vocoder: str = "auto") -> None:
 
     from .audio import save
     from .synth import Synthesizer
+    from .voice import default_voice
 
+    voice = default_voice()
     started = time.perf_counter()
-    synthesizer = Synthesizer(vocoder=vocoder)
+    synthesizer = Synthesizer(vocoder=voice.vocoder if vocoder == "wavenet" else vocoder)
     loaded = time.perf_counter() - started
     compiled = _warm_up(synthesizer)
     started = time.perf_counter()
@@ -47,7 +50,10 @@ def run(out: Path, text: str = SENTENCE, vocoder: str = "auto") -> None:
     timings = synthesizer.last_timings
     name = "WaveNet (compiled CPU loop, folded)" if synthesizer.vocoder is not None else "Griffin-Lim"
     print(f'wavetron demo: "{text}"')
-    print(f"  models loaded in {loaded:.2f} s; vocoder loop ready in {compiled:.2f} s (compiled once, then cached)")
+    if vocoder == "auto" and voice.why:
+        print(f"  vocoder: {voice.default_vocoder} ({voice.why}); --vocoder wavenet to hear the WaveNet")
+    ready = f"; vocoder loop ready in {compiled:.2f} s (compiled once, then cached)" if synthesizer.vocoder else ""
+    print(f"  models loaded in {loaded:.2f} s{ready}")
     print(f"  text -> mel   (Tacotron)  {timings['tacotron']:6.2f} s   real-time factor "
           f"{timings['tacotron'] / seconds:.3f}")
     print(f"  mel  -> audio ({name})  {timings['vocoder']:6.2f} s   real-time factor "
@@ -61,7 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text", default=SENTENCE)
     parser.add_argument("--out", type=Path, default=Path("demo.wav"))
-    parser.add_argument("--vocoder", default="auto", help="auto (the shipped WaveNet) or griffin-lim")
+    parser.add_argument("--vocoder", default="auto", choices=["auto", "wavenet", "griffin-lim"],
+                        help="auto: the voice's default vocoder; wavenet: the shipped WaveNet; griffin-lim")
     args = parser.parse_args()
     run(args.out, args.text, args.vocoder)
 

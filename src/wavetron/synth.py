@@ -106,7 +106,8 @@ class Synthesizer:
         tacotron: a run folder, checkpoint folder, ``.safetensors`` export, or a Tacotron module;
             None: the shipped default voice's (:mod:`wavetron.voice`).
         vocoder: the same for a WaveNet, or ``"griffin-lim"`` / None for Griffin-Lim; ``"auto"`` (the
-            default): the shipped vocoder with the shipped Tacotron, Griffin-Lim with any other.
+            default): with the shipped Tacotron, the vocoder its voice card names (the one that measured
+            better, :func:`wavetron.voice.default_voice`); Griffin-Lim with any other Tacotron.
         device: ``cpu`` or ``cuda``.
         batch_size: sentences decoded together.
         griffin_lim_iters: Griffin-Lim iterations when no WaveNet is given.
@@ -129,7 +130,8 @@ class Synthesizer:
         if tacotron is None:
             tacotron = default_voice().tacotron
         if isinstance(vocoder, str) and vocoder == AUTO:
-            vocoder = default_voice().vocoder if is_default(tacotron) else None
+            voice = default_voice() if is_default(tacotron) else None
+            vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
         self.device = device
         self.tacotron, config = _load(tacotron, "tacotron", device)
         if not isinstance(self.tacotron, Tacotron):

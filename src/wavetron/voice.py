@@ -9,6 +9,7 @@ holds the model name and its whole config), so they load offline with nothing el
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +18,17 @@ from .errors import DataError
 VOICE_DIR = Path(__file__).resolve().parent / "voices" / "default"
 TACOTRON_FILE = "tacotron.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
+CARD_FILE = "voice.json"  # {"vocoder": "wavenet" | "griffin-lim", "why": "..."}: the measured better one
 
 
 @dataclass(frozen=True)
 class Voice:
-    """Paths of a voice's two models."""
+    """Paths of a voice's two models, and the vocoder it speaks with by default."""
 
     tacotron: Path
     vocoder: Path
+    default_vocoder: str = "wavenet"  # or "griffin-lim", when the voice's WaveNet measures worse
+    why: str = ""
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -34,12 +38,20 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
         DataError: a model file is missing from the installation.
     """
     folder = Path(folder)
-    voice = Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE)
-    for path in (voice.tacotron, voice.vocoder):
+    for path in (folder / TACOTRON_FILE, folder / VOCODER_FILE):
         if not path.is_file():
             raise DataError(f"{path}: the default voice's model file is missing; reinstall wavetron "
                             "or pass --tacotron/--vocoder")
-    return voice
+    card = {}
+    if (folder / CARD_FILE).is_file():
+        try:
+            card = json.loads((folder / CARD_FILE).read_text())
+        except ValueError as err:
+            raise DataError(f"{folder / CARD_FILE}: not valid JSON ({err})") from None
+    vocoder = card.get("vocoder", "wavenet")
+    if vocoder not in ("wavenet", "griffin-lim"):
+        raise DataError(f"{folder / CARD_FILE}: vocoder: expected wavenet or griffin-lim, got {vocoder!r}")
+    return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")))
 
 
 def is_default(path: str | Path | None) -> bool:

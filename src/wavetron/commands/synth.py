@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: $WAVETRON_TACOTRON, else the shipped voice)")
     parser.add_argument("--vocoder", metavar="CKPT", default="auto",
                         help="WaveNet run folder, checkpoint or export, or griffin-lim (default: the shipped "
-                             "vocoder with the shipped Tacotron, griffin-lim with any other)")
+                             "voice's vocoder with the shipped Tacotron, griffin-lim with any other)")
     parser.add_argument("--alignment", metavar="PNG", help="also save the attention alignments as an image")
     parser.add_argument("--speaker", type=int, default=0, help="speaker index of a multi-speaker Tacotron")
     parser.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
