@@ -1,0 +1,114 @@
+"""The default voice shipped in the package: it loads, speaks, aligns, and damaged files fail clearly."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from wavetron.errors import DataError
+from wavetron.models.attention import alignment_scores
+from wavetron.models.tacotron import Tacotron
+from wavetron.synth import Synthesizer
+from wavetron.train import load_model_checkpoint
+from wavetron.voice import VOICE_DIR, default_voice
+
+# Three sentences outside the training corpus (none of its 4,100 sentences names Stella, a rainbow or a station).
+SENTENCES = ["Please call Stella and ask her to bring these things with her from the store.",
+             "The rainbow is a division of white light into many beautiful colors.",
+             "How long does it take to walk to the station?"]
+# Alignment scores of the shipped Tacotron on SENTENCES, measured when its weights were committed (step 1922):
+# mean focus 0.312-0.320 and diagonality 0.478-0.494 over prenet-dropout seeds 0-2. Attention spread evenly over
+# the text would score a focus of about 1/60 and a diagonality of about 0.4. The bounds leave a margin.
+MIN_FOCUS = 0.25
+MIN_DIAGONALITY = 0.45
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def voice():
+    return default_voice()
+
+
+def test_shipped_weights_load_with_matching_settings(voice):
+    tacotron, taco_config = load_model_checkpoint(voice.tacotron)
+    vocoder, voc_config = load_model_checkpoint(voice.vocoder)
+    assert isinstance(tacotron, Tacotron) and hasattr(vocoder, "generate")
+    assert taco_config.audio == voc_config.audio  # the vocoder was trained on mels of the Tacotron's settings
+    assert taco_config.text.phonemes
+    assert next(tacotron.parameters()).dtype == torch.float32
+    total = sum(path.stat().st_size for path in VOICE_DIR.iterdir())
+    assert total <= 40 * 2**20
+
+
+def test_attention_on_unseen_sentences_is_diagonal(voice):
+    synthesizer = Synthesizer(tacotron=voice.tacotron, vocoder=None, seed=0)
+    sentences = synthesizer.synthesize_sentences(SENTENCES)
+    focus, diagonality = [], []
+    for sentence in sentences:
+        assert sentence.stopped, sentence.text  # the stop token ended it, not the step limit
+        alignment = sentence.alignment.unsqueeze(0)
+        scores = alignment_scores(alignment, torch.tensor([alignment.shape[1]]), torch.tensor([alignment.shape[2]]))
+        focus.append(float(scores["focus"]))
+        diagonality.append(float(scores["diagonality"]))
+    assert np.mean(focus) >= MIN_FOCUS, focus
+    assert np.mean(diagonality) >= MIN_DIAGONALITY, diagonality
+
+
+def test_synth_without_model_arguments_speaks_with_the_shipped_voice(tmp_path):
+    out = tmp_path / "hello.wav"
+    text = SENTENCES[1]
+    result = subprocess.run([sys.executable, "-m", "wavetron", "synth", "--text", text, "--out", str(out), "--quiet"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    audio, rate = soundfile.read(out, dtype="float32")
+    assert rate == default_voice_rate()
+    seconds = len(audio) / rate
+    # festival's speaker reads this corpus at 13 to 16 characters a second
+    assert len(text) / 25 < seconds < len(text) / 8, seconds
+    rms = np.sqrt(np.mean(audio ** 2))
+    assert rms > 0.02 and np.abs(audio).max() < 1.0
+    frames = audio[: len(audio) // 400 * 400].reshape(-1, 400)
+    loud = np.sqrt((frames ** 2).mean(1)) > 0.1 * rms
+    assert 0.5 < loud.mean() < 0.98  # speech with pauses, neither silence nor constant noise
+
+
+def default_voice_rate() -> int:
+    _, config = load_model_checkpoint(default_voice().tacotron)
+    return config.audio.sample_rate
+
+
+def test_damaged_weight_files_give_a_clear_error(voice, tmp_path):
+    folder = tmp_path / "voice"
+    folder.mkdir()
+    shutil.copy(voice.vocoder, folder / "vocoder.safetensors")
+    blob = voice.tacotron.read_bytes()
+    (folder / "tacotron.safetensors").write_bytes(blob[: len(blob) // 2])  # truncated by an interrupted copy
+    damaged = default_voice(folder)
+    with pytest.raises(DataError, match="tacotron.safetensors: not a readable safetensors file"):
+        Synthesizer(tacotron=damaged.tacotron, vocoder=damaged.vocoder)
+    result = subprocess.run([sys.executable, "-m", "wavetron", "synth", "--text", "Hello.", "--out",
+                             str(tmp_path / "x.wav"), "--tacotron", str(damaged.tacotron)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "tacotron.safetensors" in result.stderr
+    (folder / "voice.json").write_text('{"vocoder": "melgan"}')
+    with pytest.raises(DataError, match="voice.json: vocoder: expected wavenet or griffin-lim"):
+        default_voice(folder)
+    (folder / "voice.json").write_text('{"vocoder": "griffin-lim", "why": "measured"}')
+    assert default_voice(folder).default_vocoder == "griffin-lim"
+    (folder / "vocoder.safetensors").unlink()
+    with pytest.raises(DataError, match="vocoder.safetensors: the default voice's model file is missing"):
+        default_voice(folder)
+
+
+def test_default_synthesizer_uses_the_vocoder_the_voice_card_names(voice):
+    synthesizer = Synthesizer()
+    assert (synthesizer.vocoder is not None) == (voice.default_vocoder == "wavenet")
+    assert Synthesizer(vocoder=voice.vocoder).vocoder is not None  # the WaveNet can always be asked for
