@@ -111,10 +111,12 @@ def score(out: Path, system: str, metrics: str) -> dict:
 
 
 def write_card(folder: Path, means: dict) -> None:
-    """voice.json: the WaveNet is the voice's default vocoder unless Griffin-Lim beats it on held-out WER and PESQ."""
+    """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
+    WER is lower by more than 5 points."""
     wavenet, griffin = means["tts-wavenet"], means["tts-griffinlim"]
     copy_wn, copy_gl = means["copy-wavenet"], means["copy-griffinlim"]
-    better = wavenet["wer"] <= griffin["wer"] or copy_wn["pesq"] >= copy_gl["pesq"]
+    gap = wavenet["wer"] - griffin["wer"]  # > 0: the WaveNet is less intelligible
+    better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
     why = (f"held-out WER {wavenet['wer']:.2f} with the WaveNet, {griffin['wer']:.2f} with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
     card = {"vocoder": "wavenet" if better else "griffin-lim", "why": why}
