@@ -51,7 +51,8 @@ def run(out: Path, text: str = SENTENCE, vocoder: str = "auto") -> None:
     name = "WaveNet (compiled CPU loop, folded)" if synthesizer.vocoder is not None else "Griffin-Lim"
     print(f'wavetron demo: "{text}"')
     if vocoder == "auto" and voice.why:
-        print(f"  vocoder: {voice.default_vocoder} ({voice.why}); --vocoder wavenet to hear the WaveNet")
+        other = "wavenet" if voice.default_vocoder == "griffin-lim" else "griffin-lim"
+        print(f"  vocoder: {voice.default_vocoder} ({voice.why}); --vocoder {other} for the other one")
     ready = f"; vocoder loop ready in {compiled:.2f} s (compiled once, then cached)" if synthesizer.vocoder else ""
     print(f"  models loaded in {loaded:.2f} s{ready}")
     print(f"  text -> mel   (Tacotron)  {timings['tacotron']:6.2f} s   real-time factor "
