@@ -25,6 +25,7 @@ from torch import nn
 
 from .config import AudioConfig, Config, TextConfig, to_dict
 from .errors import ConfigError, DataError, TextError
+from .threads import torch_threads
 
 GRIFFIN_LIM = "griffin-lim"
 AUTO = "auto"
@@ -127,10 +128,10 @@ class Synthesizer:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
+        voice = default_voice() if tacotron is None or is_default(tacotron) else None
         if tacotron is None:
-            tacotron = default_voice().tacotron
+            tacotron = voice.tacotron
         if isinstance(vocoder, str) and vocoder == AUTO:
-            voice = default_voice() if is_default(tacotron) else None
             vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
         self.device = device
         self.tacotron, config = _load(tacotron, "tacotron", device)
@@ -204,19 +205,12 @@ class Synthesizer:
         for row, seq in enumerate(ids):
             tokens[row, : len(seq)] = torch.tensor(seq)
         speakers = torch.full((len(ids),), speaker, dtype=torch.long, device=self.device)
-        threads = torch.get_num_threads()
-        if torch.device(self.device).type == "cpu":
-            # a decoder step is a few small matmuls: intra-op threads only add hand-offs (and stall
-            # badly when the cores are busy), so the step loop runs on one thread
-            torch.set_num_threads(1)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
-                started = time.perf_counter()
-                result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
-                                             max_decoder_steps=self.max_decoder_steps, seed=self.seed)
-        finally:
-            torch.set_num_threads(threads)
+        # a decoder step is a few small matmuls: on CPU the step loop runs on one thread
+        with torch_threads(1 if torch.device(self.device).type == "cpu" else None), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
+            started = time.perf_counter()
+            result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
+                                         max_decoder_steps=self.max_decoder_steps, seed=self.seed)
         decoded = time.perf_counter()
         audio = self._vocode(result, speakers)
         self.last_timings["tacotron"] += decoded - started

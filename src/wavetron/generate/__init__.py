@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from ..threads import torch_threads
 from .common import Generated, Request, draw_uniforms, sample_softmax
 
 METHODS = ("auto", "naive", "cached", "fast")
@@ -78,24 +79,21 @@ def run_request(model, req: Request, method: str = "auto", threads: int | None =
     was_training = model.training
     model.eval()
     # per-step ops are tiny: intra-op threads only add synchronisation (and stall badly on a busy machine)
-    torch_threads = torch.get_num_threads()
-    if device.type == "cpu" and method != "fast":
-        torch.set_num_threads(1)
     try:
-        if method == "naive":
-            from .naive import generate_naive
+        with torch_threads(1 if device.type == "cpu" and method != "fast" else None):
+            if method == "naive":
+                from .naive import generate_naive
 
-            return generate_naive(model, req)
-        if method == "cached":
-            from .cached import generate_cached
+                return generate_naive(model, req)
+            if method == "cached":
+                from .cached import generate_cached
 
-            return generate_cached(model, req)
-        from .fast import generate_fast
+                return generate_cached(model, req)
+            from .fast import generate_fast
 
-        return generate_fast(model, req, threads=threads)
+            return generate_fast(model, req, threads=threads)
     finally:
         model.train(was_training)
-        torch.set_num_threads(torch_threads)
 
 
 def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,

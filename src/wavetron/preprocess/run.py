@@ -114,16 +114,12 @@ def _run_here(jobs: list[ItemJob], bar) -> Iterator[ItemFeatures | BadItem]:
     Per-item tensors are ~1e5 samples: threads gain nothing on them and spin against each other
     (and other programs) on a busy machine.
     """
-    import torch
+    from ..threads import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         for job in jobs:
             yield process_item(job)
             bar.update()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def prepare_out_dir(out_dir: Path, config: Config, resume: bool) -> None:

@@ -35,11 +35,7 @@ def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool
     if dtype not in STORAGE_DTYPES:
         raise DataError(f"dtype: expected one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
     checkpoint = load_checkpoint(_resolve(Path(checkpoint_dir)))
-    weights = dict(checkpoint.tensors["model"])
-    kind = "model"
-    if use_ema and "ema" in checkpoint.tensors:
-        weights.update(checkpoint.tensors["ema"])  # integer buffers stay those of the model
-        kind = "ema"
+    weights, kind = _checkpoint_weights(checkpoint, use_ema)
     metadata = {
         "format": "wavetron-model",
         "model_name": str(checkpoint.state["model_name"]),
@@ -53,6 +49,15 @@ def export_model(checkpoint_dir: str | Path, out_path: str | Path, use_ema: bool
     with atomic_path(out_path) as tmp:
         save_file(weights, str(tmp), metadata=metadata)
     return Path(out_path)
+
+
+def _checkpoint_weights(checkpoint, use_ema: bool) -> tuple[dict[str, torch.Tensor], str]:
+    """A checkpoint's model weights with its EMA over them when asked and present; and "ema" or "model"."""
+    weights = dict(checkpoint.tensors["model"])
+    if use_ema and "ema" in checkpoint.tensors:
+        weights.update(checkpoint.tensors["ema"])  # integer buffers stay those of the model
+        return weights, "ema"
+    return weights, "model"
 
 
 def _resolve(path: Path) -> Path:
@@ -75,9 +80,7 @@ def read_model_weights(path: str | Path, use_ema: bool = True) -> tuple[str, dic
     path = _resolve(Path(path))
     if path.is_dir():
         checkpoint = load_checkpoint(path)
-        weights = dict(checkpoint.tensors["model"])
-        if use_ema and "ema" in checkpoint.tensors:
-            weights.update(checkpoint.tensors["ema"])
+        weights, _ = _checkpoint_weights(checkpoint, use_ema)
         return checkpoint.state["model_name"], checkpoint.state["config"], weights
     if not path.is_file():
         raise DataError(f"{path}: no such checkpoint or model file")
