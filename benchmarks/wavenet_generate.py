@@ -1,8 +1,9 @@
 """WaveNet generation speed: cached torch queues (path 2) vs the compiled CPU loop (path 3).
 
 For the small and big presets: samples/s and real-time factor (compute seconds per second of
-22,050 Hz audio) of paths 2 and 3 on one thread at batch 1; of batched generation (8 streams) and of
-folded generation of a long utterance on 2 threads; each as a ratio to path 2. Also FLOPs per sample,
+22,050 Hz audio) of path 2 and of path 3 on one thread at batch 1 (its numba kernel, and its C kernel
+with float32 and with float16 weights); of batched generation (8 streams) and of folded generation of a
+long utterance on 2 threads (C kernel, float16 weights); each as a ratio to path 2. Also FLOPs per sample,
 the fraction of the machine's measured matmul peak, and a training step in fp32 vs bf16 autocast.
 
 The machine may be shared: every figure is the median of --repeats runs, single-thread figures are
@@ -23,7 +24,7 @@ import torch
 from wavetron.config import load_config
 from wavetron.generate import generate_folded, make_request
 from wavetron.generate.cached import generate_cached
-from wavetron.generate.fast import generate_fast, pack_weights
+from wavetron.generate.fast import c_kernel_available, generate_fast, pack_weights
 from wavetron.models.wavenet import build_wavenet
 
 RATE = 22050
@@ -67,7 +68,6 @@ def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, f
     torch.manual_seed(0)
     model = build_wavenet(load_config(CONFIGS / f"wavenet-{name}.yaml")).eval()
     hop = model.dims.hop_length
-    weights = pack_weights(model)
     rows = {}
 
     def mel(batch: int, samples: int) -> torch.Tensor:
@@ -77,20 +77,24 @@ def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, f
     req = make_request(model, mel(1, cached_samples), length=cached_samples, seed=0)
     wall, cpu = timed(lambda: generate_cached(model, req), max(1, repeats - 1))
     rows["path 2 cached, batch 1, 1 thread"] = (cached_samples, wall, cpu)
-    generate_fast(model, make_request(model, mel(1, hop)), weights=weights)  # compile / load the kernel
     req = make_request(model, mel(1, fast_samples), length=fast_samples, seed=0)
-    wall, cpu = timed(lambda: generate_fast(model, req, weights=weights), repeats)
-    rows["path 3 fast, batch 1, 1 thread"] = (fast_samples, wall, cpu)
+    kernels = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else [])
+    for backend, precision in kernels:
+        weights = pack_weights(model, backend, precision)
+        generate_fast(model, make_request(model, mel(1, hop)), weights=weights)  # compile / load the kernel
+        wall, cpu = timed(lambda: generate_fast(model, req, weights=weights), repeats)
+        rows[f"path 3 {backend} {precision}, batch 1, 1 thread"] = (fast_samples, wall, cpu)
 
     torch.set_num_threads(2)
+    precision = "float16" if c_kernel_available() else "float32"
     req = make_request(model, mel(8, fast_samples // 2), length=fast_samples // 2, seed=0)
     wall, cpu = timed(lambda: generate_fast(model, req, threads=2, weights=weights), repeats)
-    rows["path 3 batched, 8 streams, 2 threads"] = (8 * (fast_samples // 2), wall, cpu)
+    rows[f"path 3 {precision}, 8 streams, 2 threads"] = (8 * (fast_samples // 2), wall, cpu)
     frames = int(seconds * RATE) // hop
     long_mel = torch.randn(80, frames)
     wall, cpu = timed(lambda: generate_folded(model, long_mel, segment_frames=max(16, frames // 16), overlap_frames=4,
-                                              method="fast", threads=2), 1)
-    rows[f"path 3 folded {seconds:g} s, 2 threads"] = (frames * hop, wall, cpu)
+                                              method="fast", threads=2, precision=precision), 1)
+    rows[f"path 3 {precision} folded {seconds:g} s, 2 threads"] = (frames * hop, wall, cpu)
     return {"model": model, "rows": rows}
 
 
@@ -140,18 +144,20 @@ def main() -> None:
               f"{model.dims.residual_channels}/{model.dims.gate_channels}/{model.dims.skip_channels} channels, "
               f"receptive field {model.receptive_field}; {flops / 1e6:.2f} MFLOP per sample")
         base = None
-        print(f"{'':42s} {'samples/s':>10s} {'RTF':>7s} {'RTF(cpu)':>9s} {'x path 2':>9s} {'% peak':>7s}")
+        print(f"{'':44s} {'samples/s':>10s} {'RTF':>7s} {'RTF(cpu)':>9s} {'x path 2':>9s} {'% peak':>7s}")
         for label, (samples, wall, cpu) in rows.items():
             rate = samples / wall
             base = base or rate
             threads = 2 if "2 threads" in label else 1
             peak = peak2 if threads == 2 else peak1
             cpu_rtf = cpu / (samples / RATE)
-            print(f"{label:42s} {rate:10.0f} {RATE / rate:7.3f} {cpu_rtf:9.3f} {rate / base:9.1f} "
+            print(f"{label:44s} {rate:10.0f} {RATE / rate:7.3f} {cpu_rtf:9.3f} {rate / base:9.1f} "
                   f"{100 * rate * flops / 1e9 / peak:6.1f}%")
         steps = train_step_times(name, args.train_steps)
         print(f"training step (8 x 2048 samples, 2 threads): fp32 {steps['fp32'] * 1e3:.0f} ms, "
               f"bf16 autocast {steps['bf16'] * 1e3:.0f} ms ({steps['fp32'] / steps['bf16']:.2f}x)")
+    if not c_kernel_available():
+        print("\nthe C kernel is not built on this machine: path 3 ran its numba kernel only")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 

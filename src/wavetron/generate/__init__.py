@@ -69,13 +69,19 @@ def make_request(model, mel: torch.Tensor | None = None, speakers: torch.Tensor 
                    record_logits=record_logits)
 
 
-def run_request(model, req: Request, method: str = "auto", threads: int | None = None) -> Generated:
-    """Run one path on a prepared request. ``auto`` picks ``fast`` on CPU, ``cached`` elsewhere."""
+def run_request(model, req: Request, method: str = "auto", threads: int | None = None,
+                precision: str = "auto") -> Generated:
+    """Run one path on a prepared request. ``auto`` picks ``fast`` on CPU, ``cached`` elsewhere.
+
+    ``precision`` is the fast path's weight storage (see :func:`wavetron.generate.fast.pack_weights`).
+    """
     if method not in METHODS:
         raise ValueError(f"unknown generation method {method!r} (known: {', '.join(METHODS)})")
     device = next(model.parameters()).device
     if method == "auto":
         method = "fast" if device.type == "cpu" else "cached"
+    if precision == "float16" and method != "fast":
+        raise ValueError(f"float16 weights are a fast-path option; method {method!r} runs the model as it is")
     was_training = model.training
     model.eval()
     # per-step ops are tiny: intra-op threads only add synchronisation (and stall badly on a busy machine)
@@ -91,7 +97,7 @@ def run_request(model, req: Request, method: str = "auto", threads: int | None =
                 return generate_cached(model, req)
             from .fast import generate_fast
 
-            return generate_fast(model, req, threads=threads)
+            return generate_fast(model, req, threads=threads, precision=precision)
     finally:
         model.train(was_training)
 
@@ -99,7 +105,7 @@ def run_request(model, req: Request, method: str = "auto", threads: int | None =
 def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,
              length: int | None = None, prompt: torch.Tensor | None = None, method: str = "auto",
              temperature: float = 1.0, seed: int = 0, record_logits: bool = False,
-             threads: int | None = None) -> Generated:
+             threads: int | None = None, precision: str = "auto") -> Generated:
     """Sample from a WaveNet.
 
     Args:
@@ -112,10 +118,12 @@ def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | No
         seed: fixes the random draws.
         record_logits: also return every step's network output.
         threads: CPU threads of the fast path (streams are split among them).
+        precision: the fast path's weights: ``float32``, ``float16`` (C kernel; faster, logits within
+            about 1e-4 relative) or ``auto`` (float16 only where lossless).
     Returns: :class:`Generated` with ``samples`` and ``audio`` ``(B, T)``.
     """
     req = make_request(model, mel, speakers, length, prompt, temperature, seed, record_logits)
-    return run_request(model, req, method, threads)
+    return run_request(model, req, method, threads, precision)
 
 
 from .fold import fold_plan, generate_batch, generate_folded, generate_folded_batch  # noqa: E402  (fold calls generate)

@@ -1,4 +1,6 @@
-"""Path 3: the compiled CPU generator. Packs the weights once, then runs :func:`kernels.run_steps`.
+"""Path 3: the compiled CPU generator. Packs the weights once, then runs the compiled per-sample loop:
+the C kernel (``_ckernel.c``: AVX2/FMA, float32 or float16 weights) where it is built and the CPU
+supports it, otherwise the numba kernel (:func:`kernels.run_steps`, float32).
 
 The mel frames are projected for all layers by one matmul in torch (at frame rate); the compiled
 loop does the rest, interpolation included, with no Python per sample. Several streams (a batch, or the segments of a folded
@@ -16,9 +18,42 @@ import torch
 from .common import Generated, Request
 from . import kernels
 
+try:
+    from . import _ckernel
+except ImportError:  # not built (no C compiler at install time, or not x86-64)
+    _ckernel = None
+
+BACKENDS = ("auto", "c", "numba")
+PRECISIONS = ("auto", "float32", "float16")
+
+
+def c_kernel_available() -> bool:
+    """Whether the C kernel is built and this CPU runs it (x86-64 with AVX2, FMA and F16C)."""
+    return _ckernel is not None and _ckernel.supported()
+
+
+def resolve_backend(backend: str = "auto", precision: str = "auto") -> str:
+    """The kernel that runs: ``auto`` is ``c`` where available, else ``numba``; errors name what is missing."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown fast-path backend {backend!r} (known: {', '.join(BACKENDS)})")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown weight precision {precision!r} (known: {', '.join(PRECISIONS)})")
+    if backend == "auto":
+        backend = "c" if c_kernel_available() else "numba"
+    if backend == "c" and not c_kernel_available():
+        raise RuntimeError("the C kernel of the fast path is not available (not built, or the CPU lacks "
+                           "AVX2/FMA/F16C): use backend='numba'")
+    if backend == "numba" and precision == "float16":
+        raise ValueError(f"the numba kernel runs float32 weights only; {precision} needs the C kernel")
+    return backend
+
 @dataclass
 class PackedWeights:
-    """A WaveNet's weights as float32 numpy arrays in the layouts the kernel reads (``(out, in)``)."""
+    """A WaveNet's weights as numpy arrays in the layouts the kernel of ``backend`` reads.
+
+    numba: matrices ``(out, in)`` float32. c: matrices blocked ``(ceil(out/8), in, 8)`` (each input's
+    eight outputs of a block contiguous; padded rows are zero), in float32 or float16. Vectors are float32.
+    """
 
     wd: np.ndarray  # (L, G, K*R) dilated conv; column k*R + i is tap k of input channel i
     wsr: np.ndarray  # (L, S+R, G/2) skip and residual 1x1 convs stacked
@@ -37,14 +72,47 @@ class PackedWeights:
     skip_scale: float
     mol: bool
     log_scale_min: float
+    dims: tuple[int, int, int, int, int, int, int]  # L, R, G, S, C, K, hop
+    backend: str = "numba"
+    precision: str = "float32"
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
 
 
-def pack_weights(model) -> PackedWeights:
-    """Copy ``model``'s weights into the kernel's layouts."""
+def _blocked(w: torch.Tensor, precision: str) -> np.ndarray:
+    """``(..., O, I)`` -> ``(..., ceil(O/8), I, 8)``: the C kernel's layout, zero-padded rows."""
+    *lead, O, I = w.shape
+    pad = -O % 8
+    w = w.detach().to("cpu", torch.float32)
+    if pad:
+        w = torch.cat([w, w.new_zeros(*lead, pad, I)], dim=-2)
+    w = w.reshape(*lead, (O + pad) // 8, 8, I).transpose(-1, -2)
+    return np.ascontiguousarray(w.numpy().astype(np.float16 if precision == "float16" else np.float32))
+
+
+def _matrices(model) -> list[torch.Tensor]:
+    return [p for layer in model.layers for p in (layer.conv.weight, layer.skip.weight)
+            + ((layer.res.weight,) if layer.res is not None else ())] + [model.head1.weight, model.head2.weight]
+
+
+def float16_exact(model) -> bool:
+    """Whether every weight matrix the kernel reads is exactly a float16 value (e.g. a float16 export)."""
+    return all(torch.equal(m, m.detach().to(torch.float16).to(m.dtype)) for m in _matrices(model))
+
+
+def pack_weights(model, backend: str = "auto", precision: str = "auto") -> PackedWeights:
+    """Copy ``model``'s weights into the layouts of the kernel ``backend`` (see :func:`resolve_backend`).
+
+    ``precision="float16"`` stores the matrices in half precision (C kernel only): half the weight
+    traffic per sample, activations and sums stay float32; the logits move by about 1e-4 relative.
+    ``auto`` takes float16 only where it is lossless (:func:`float16_exact`, e.g. the shipped voice,
+    stored in float16) and the C kernel runs; float32 otherwise.
+    """
+    backend = resolve_backend(backend, precision)
+    if precision == "auto":
+        precision = "float16" if backend == "c" and float16_exact(model) else "float32"
     dims = model.dims
     L, R, S, G, K = dims.layers, dims.residual_channels, dims.skip_channels, dims.gate_channels, dims.kernel_size
     # (L, G, K*R): column k*R + i is tap k (oldest first) of input channel i
@@ -63,14 +131,20 @@ def pack_weights(model) -> PackedWeights:
         in_w, in_b = model.input.weight[:, 0, 0], model.input.bias
     else:
         emb, in_w, in_b = model.input.weight, torch.zeros(R), torch.zeros(R)
+    w1, w2 = model.head1.weight[:, :, 0], model.head2.weight[:, :, 0]
+    if backend == "c":
+        matrices = [_blocked(m, precision) for m in (wd, wsr, w1, w2)]
+    else:
+        matrices = [_np(m) for m in (wd, wsr, w1, w2)]
     sizes = [1 << ((K - 1) * d).bit_length() for d in model.dilations]  # power of two > (K-1)*d
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     return PackedWeights(
-        wd=_np(wd), wsr=_np(wsr), bsr=_np(bsr), w1=_np(model.head1.weight[:, :, 0]), b1=_np(model.head1.bias),
-        w2=_np(model.head2.weight[:, :, 0]), b2=_np(model.head2.bias), emb=_np(emb), in_w=_np(in_w),
+        wd=matrices[0], wsr=matrices[1], bsr=_np(bsr), w1=matrices[2], b1=_np(model.head1.bias),
+        w2=matrices[3], b2=_np(model.head2.bias), emb=_np(emb), in_w=_np(in_w),
         in_b=_np(in_b), dilations=np.asarray(model.dilations, np.int64), offsets=offsets,
         masks=np.asarray(sizes, np.int64) - 1, rows=int(sum(sizes)), skip_scale=float(model.skip_scale), mol=mol,
-        log_scale_min=float(dims.log_scale_min))
+        log_scale_min=float(dims.log_scale_min), dims=(L, R, G, S, model.out_channels, K, dims.hop_length),
+        backend=backend, precision=precision)
 
 
 class _Group:
@@ -79,7 +153,7 @@ class _Group:
     def __init__(self, begin: int, end: int, w: PackedWeights, req: Request, start: int | float) -> None:
         B, T = end - begin, req.length
         self.begin, self.end = begin, end
-        self.queues = np.zeros((B, w.rows, w.in_w.shape[0]), np.float32)
+        self.queues = np.zeros((B, w.rows, w.dims[1]), np.float32)
         self.prev_cls = np.full(B, int(start) if not w.mol else 0, np.int64)
         self.prev_val = np.full(B, float(start) if w.mol else 0.0, np.float32)
         P = req.prompt_length
@@ -88,16 +162,24 @@ class _Group:
         self.prompt_val = prompt.numpy().astype(np.float32) if P and w.mol else np.zeros((B, 0), np.float32)
         self.out_cls = np.zeros((B, T), np.int64)
         self.out_val = np.zeros((B, T), np.float32)
-        C = w.w2.shape[0]
+        C = w.dims[4]
         self.logits = np.zeros((B, T, C), np.float32) if req.record_logits else np.zeros((0, 0, C), np.float32)
 
     def run(self, w: PackedWeights, req: Request, frames: np.ndarray, const: np.ndarray, u: np.ndarray) -> None:
         b, e = self.begin, self.end
-        kernels.run_steps(
-            0, req.length, frames[b:e], const[b:e], u, self.queues, w.offsets, w.masks, w.dilations, w.wd, w.wsr,
-            w.bsr, w.w1, w.b1, w.w2, w.b2, np.float32(w.skip_scale), w.emb, w.in_w, w.in_b, w.mol, self.prev_cls,
-            self.prev_val, self.prompt_cls, self.prompt_val, req.uniforms[b:e], np.float32(req.temperature),
-            np.float32(w.log_scale_min), self.out_cls, self.out_val, self.logits)
+        args = (frames[b:e], const[b:e], u, self.queues, w.offsets, w.masks, w.dilations, w.wd, w.wsr, w.bsr,
+                w.w1, w.b1, w.w2, w.b2)
+        tail = (self.prev_cls, self.prev_val, self.prompt_cls, self.prompt_val, req.uniforms[b:e])
+        outs = (self.out_cls, self.out_val, self.logits)
+        if w.backend == "numba":
+            kernels.run_steps(0, req.length, *args, np.float32(w.skip_scale), w.emb, w.in_w, w.in_b, w.mol, *tail,
+                              np.float32(req.temperature), np.float32(w.log_scale_min), *outs)
+            return
+        L, R, G, S, C, K, hop = w.dims
+        ints = (0, req.length, e - b, R, G, S, C, L, K, hop, u.shape[1], frames.shape[1], int(w.mol),
+                int(w.precision == "float16"), int(req.record_logits), tail[2 + w.mol].shape[1], w.rows)
+        _ckernel.run_steps(ints, (w.skip_scale, req.temperature, w.log_scale_min), *args, w.emb, w.in_w, w.in_b,
+                           *tail, *outs)
 
 
 def conditioning_arrays(model, req: Request) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,16 +193,18 @@ def conditioning_arrays(model, req: Request) -> tuple[np.ndarray, np.ndarray, np
 
 @torch.no_grad()
 def generate_fast(model, req: Request, threads: int | None = None, weights: PackedWeights | None = None,
-                  ) -> Generated:
+                  backend: str = "auto", precision: str = "auto") -> Generated:
     """Sample ``req.length`` steps on the CPU with the compiled loop.
 
     Args:
         model: a :class:`~wavetron.models.wavenet.WaveNet` (any device; the loop runs on the CPU).
         req: the request.
         threads: threads to split the streams among (default 1; at most one per stream).
-        weights: :func:`pack_weights` of the model, to skip repacking across calls.
+        weights: :func:`pack_weights` of the model, to skip repacking across calls (its backend and
+            precision then apply).
+        backend, precision: see :func:`pack_weights`.
     """
-    w = weights if weights is not None else pack_weights(model)
+    w = weights if weights is not None else pack_weights(model, backend, precision)
     B = req.batch
     threads = max(1, min(threads or 1, B))
     bounds = np.linspace(0, B, threads + 1).round().astype(int)

@@ -1,0 +1,450 @@
+/* The compiled per-sample loop of WaveNet's fast CPU path, in C with AVX2/FMA (weights in float32 or
+ * float16). The same algorithm as kernels.py (numba), which stays the fallback where this module is not
+ * built or the CPU lacks AVX2, FMA or F16C.
+ *
+ * Weights arrive "blocked": a matrix W (O, I) is stored as (ceil(O/8), I, 8), so that for each input i
+ * the eight outputs of a block are one contiguous vector. A matrix-vector product then needs no
+ * horizontal sums: broadcast x[i], multiply-add one weight vector per block. Four blocks are done at a
+ * time with two accumulator chains each (even and odd i), enough independent FMAs to hide their latency.
+ * Padded outputs (zero weight rows) are computed and never read.
+ *
+ * One call runs n steps for B streams; the Python side (fast.py) checks every shape before calling.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_KERNEL 1
+#include <immintrin.h>
+#else
+#define HAVE_KERNEL 0
+#endif
+
+#if HAVE_KERNEL
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+typedef struct {
+    int B, R, G, S, C, L, K, hop, nq, mol, half, record;
+    int64_t n_prompt;
+    int G8, SR8, S8, C8; /* padded output counts (multiples of 8) */
+    const float *frames, *cnst, *u;
+    float *queues;
+    const int64_t *offsets, *masks, *dil;
+    const void *wd, *wsr, *w1, *w2;
+    const float *bsr, *b1, *b2, *emb, *in_w, *in_b;
+    float skip_scale, temperature, log_scale_min;
+    int64_t *prev_cls;
+    float *prev_val;
+    const int64_t *prompt_cls;
+    const float *prompt_val;
+    const float *uniforms;
+    int64_t *out_cls;
+    float *out_val, *logits;
+    int64_t rows, n_frames;
+} Job;
+
+TARGET static inline __m256 load8(const void *w, size_t idx, int half) {
+    if (half) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + idx)));
+    return _mm256_loadu_ps((const float *)w + idx);
+}
+
+/* y[b, 0:8*nblk] += W x[b] for b < B. W blocked (nblk, I, 8), float32 (half 0) or float16 (half 1);
+ * x (B, I) with row stride xs; y row stride ys. */
+TARGET static void matvec(const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys, int half) {
+    int blk = 0;
+    for (; blk + 8 <= nblk; blk += 8) {
+        const size_t stride = (size_t)I * 8;
+        const size_t base = (size_t)blk * stride;
+        for (int b = 0; b < B; b++) {
+            const float *xb = x + (size_t)b * xs;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int i = 0; i < I; i++) {
+                __m256 xi = _mm256_broadcast_ss(xb + i);
+                size_t k = base + (size_t)i * 8;
+                a0 = _mm256_fmadd_ps(load8(W, k, half), xi, a0);
+                a1 = _mm256_fmadd_ps(load8(W, k + stride, half), xi, a1);
+                a2 = _mm256_fmadd_ps(load8(W, k + 2 * stride, half), xi, a2);
+                a3 = _mm256_fmadd_ps(load8(W, k + 3 * stride, half), xi, a3);
+                a4 = _mm256_fmadd_ps(load8(W, k + 4 * stride, half), xi, a4);
+                a5 = _mm256_fmadd_ps(load8(W, k + 5 * stride, half), xi, a5);
+                a6 = _mm256_fmadd_ps(load8(W, k + 6 * stride, half), xi, a6);
+                a7 = _mm256_fmadd_ps(load8(W, k + 7 * stride, half), xi, a7);
+            }
+            float *yb = y + (size_t)b * ys + blk * 8;
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), a0));
+            _mm256_storeu_ps(yb + 8, _mm256_add_ps(_mm256_loadu_ps(yb + 8), a1));
+            _mm256_storeu_ps(yb + 16, _mm256_add_ps(_mm256_loadu_ps(yb + 16), a2));
+            _mm256_storeu_ps(yb + 24, _mm256_add_ps(_mm256_loadu_ps(yb + 24), a3));
+            _mm256_storeu_ps(yb + 32, _mm256_add_ps(_mm256_loadu_ps(yb + 32), a4));
+            _mm256_storeu_ps(yb + 40, _mm256_add_ps(_mm256_loadu_ps(yb + 40), a5));
+            _mm256_storeu_ps(yb + 48, _mm256_add_ps(_mm256_loadu_ps(yb + 48), a6));
+            _mm256_storeu_ps(yb + 56, _mm256_add_ps(_mm256_loadu_ps(yb + 56), a7));
+        }
+    }
+    for (; blk + 4 <= nblk; blk += 4) {
+        size_t base = (size_t)blk * I * 8, stride = (size_t)I * 8;
+        for (int b = 0; b < B; b++) {
+            const float *xb = x + (size_t)b * xs;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            int i = 0;
+            for (; i + 2 <= I; i += 2) {
+                __m256 x0 = _mm256_broadcast_ss(xb + i), x1 = _mm256_broadcast_ss(xb + i + 1);
+                size_t k = base + (size_t)i * 8;
+                a0 = _mm256_fmadd_ps(load8(W, k, half), x0, a0);
+                a1 = _mm256_fmadd_ps(load8(W, k + stride, half), x0, a1);
+                a2 = _mm256_fmadd_ps(load8(W, k + 2 * stride, half), x0, a2);
+                a3 = _mm256_fmadd_ps(load8(W, k + 3 * stride, half), x0, a3);
+                c0 = _mm256_fmadd_ps(load8(W, k + 8, half), x1, c0);
+                c1 = _mm256_fmadd_ps(load8(W, k + 8 + stride, half), x1, c1);
+                c2 = _mm256_fmadd_ps(load8(W, k + 8 + 2 * stride, half), x1, c2);
+                c3 = _mm256_fmadd_ps(load8(W, k + 8 + 3 * stride, half), x1, c3);
+            }
+            for (; i < I; i++) {
+                __m256 x0 = _mm256_broadcast_ss(xb + i);
+                size_t k = base + (size_t)i * 8;
+                a0 = _mm256_fmadd_ps(load8(W, k, half), x0, a0);
+                a1 = _mm256_fmadd_ps(load8(W, k + stride, half), x0, a1);
+                a2 = _mm256_fmadd_ps(load8(W, k + 2 * stride, half), x0, a2);
+                a3 = _mm256_fmadd_ps(load8(W, k + 3 * stride, half), x0, a3);
+            }
+            float *yb = y + (size_t)b * ys + blk * 8;
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), _mm256_add_ps(a0, c0)));
+            _mm256_storeu_ps(yb + 8, _mm256_add_ps(_mm256_loadu_ps(yb + 8), _mm256_add_ps(a1, c1)));
+            _mm256_storeu_ps(yb + 16, _mm256_add_ps(_mm256_loadu_ps(yb + 16), _mm256_add_ps(a2, c2)));
+            _mm256_storeu_ps(yb + 24, _mm256_add_ps(_mm256_loadu_ps(yb + 24), _mm256_add_ps(a3, c3)));
+        }
+    }
+    for (; blk < nblk; blk++) {
+        size_t base = (size_t)blk * I * 8;
+        for (int b = 0; b < B; b++) {
+            const float *xb = x + (size_t)b * xs;
+            __m256 a0 = _mm256_setzero_ps(), c0 = a0;
+            int i = 0;
+            for (; i + 2 <= I; i += 2) {
+                a0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8, half), _mm256_broadcast_ss(xb + i), a0);
+                c0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8 + 8, half), _mm256_broadcast_ss(xb + i + 1), c0);
+            }
+            if (i < I) a0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8, half), _mm256_broadcast_ss(xb + i), a0);
+            float *yb = y + (size_t)b * ys + blk * 8;
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), _mm256_add_ps(a0, c0)));
+        }
+    }
+}
+
+/* tanh within 3.3e-7 (the rational approximation Eigen uses for float), eight at a time. */
+TARGET static inline __m256 tanh8(__m256 x) {
+    const __m256 clamp = _mm256_set1_ps(7.90531110763549805f);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_sub_ps(_mm256_setzero_ps(), clamp)), clamp);
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.00018790482477e-13f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-8.60467152213735e-11f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.12229709037114e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(1.48572235717979e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(6.37261928875436e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(4.89352455891786e-03f));
+    __m256 q = _mm256_set1_ps(1.19825839466702e-06f);
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(1.18534705686654e-04f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(2.26843463243900e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(4.89352518554385e-03f));
+    return _mm256_div_ps(_mm256_mul_ps(x, p), q);
+}
+
+static float tanh1(float x) {
+    const float c = 7.90531110763549805f;
+    x = x < -c ? -c : (x > c ? c : x);
+    float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return x * p / q;
+}
+
+/* exp(x) for float x <= 0 within 2 ulp (Cephes' expf polynomial), eight at a time; exp(-88) and below -> 0. */
+TARGET static inline __m256 exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lo);
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+/* Inverse-CDF draw from softmax(logits / temperature); argmax when temperature <= 0. probs: C8 scratch. */
+TARGET static int64_t sample_class(const float *logits, int C, float u, float temperature, float *probs) {
+    int best = 0;
+    for (int c = 1; c < C; c++)
+        if (logits[c] > logits[best]) best = c;
+    if (temperature <= 0) return best;
+    const __m256 top = _mm256_set1_ps(logits[best]), inv = _mm256_set1_ps(1.0f / temperature);
+    __m256 sum = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 8 <= C; c += 8) {
+        __m256 e = exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(logits + c), top), inv));
+        _mm256_storeu_ps(probs + c, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum);
+    float total = lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+    for (; c < C; c++) total += probs[c] = expf((logits[c] - logits[best]) / temperature);
+    float target = u * total, acc = 0.0f;
+    for (c = 0; c < C; c++) {
+        acc += probs[c];
+        if (acc > target) return c;
+    }
+    return C - 1;
+}
+
+/* One value from the mixture of logistics params (3M): logits, means, log scales (as kernels.py). */
+static float sample_mol(const float *params, int M, float u0, float u1, float temperature, float log_scale_min) {
+    int best = 0;
+    for (int m = 1; m < M; m++)
+        if (params[m] > params[best]) best = m;
+    int pick = best;
+    if (temperature > 0) {
+        double total = 0.0;
+        for (int m = 0; m < M; m++) total += exp((double)(params[m] - params[best]));
+        double target = u0 * total, acc = 0.0;
+        pick = M - 1;
+        for (int m = 0; m < M; m++) {
+            acc += exp((double)(params[m] - params[best]));
+            if (acc >= target) { pick = m; break; }
+        }
+    }
+    double value = params[M + pick];
+    if (temperature > 0) {
+        double u = u1 < 1e-5 ? 1e-5 : (u1 > 1.0 - 1e-5 ? 1.0 - 1e-5 : u1);
+        double ls = params[2 * M + pick];
+        double scale = exp(ls > log_scale_min ? ls : log_scale_min);
+        value += temperature * scale * (log(u) - log1p(-u));
+    }
+    return (float)(value < -1.0 ? -1.0 : (value > 1.0 ? 1.0 : value));
+}
+
+TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
+    const int B = j->B, R = j->R, G = j->G, H = G / 2, S = j->S, C = j->C, L = j->L, K = j->K;
+    const int KR = K * R, H8 = (H + 7) / 8 * 8, half = j->half;
+    float *x = scratch, *taps = x + (size_t)B * R, *h = taps + (size_t)B * KR, *z = h + (size_t)B * j->G8;
+    float *sr = z + (size_t)B * H8, *skip = sr + (size_t)B * j->SR8, *hidden = skip + (size_t)B * j->S8;
+    float *relu = hidden + (size_t)B * j->S8, *out = relu + (size_t)B * j->S8, *probs = out + (size_t)B * j->C8;
+    const size_t wd_size = (size_t)(j->G8 / 8) * KR * 8, wsr_size = (size_t)(j->SR8 / 8) * H * 8;
+    const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752f), halfv = _mm256_set1_ps(0.5f);
+    for (int64_t step = 0; step < n; step++) {
+        const int64_t t = t0 + step;
+        for (int b = 0; b < B; b++) {
+            float *xb = x + (size_t)b * R;
+            if (j->mol) for (int i = 0; i < R; i++) xb[i] = j->in_w[i] * j->prev_val[b] + j->in_b[i];
+            else memcpy(xb, j->emb + (size_t)j->prev_cls[b] * R, sizeof(float) * R);
+        }
+        memset(skip, 0, sizeof(float) * (size_t)B * j->S8);
+        for (int l = 0; l < L; l++) {
+            const int64_t off = j->offsets[l], mask = j->masks[l], d = j->dil[l];
+            for (int b = 0; b < B; b++) {
+                float *q = j->queues + (size_t)b * j->rows * R;
+                memcpy(q + (off + (t & mask)) * R, x + (size_t)b * R, sizeof(float) * R);
+                for (int k = 0; k < K; k++) {  /* tap k reads the input (K-1-k)*d steps back */
+                    int64_t row = off + ((t - (int64_t)(K - 1 - k) * d) & mask);
+                    memcpy(taps + (size_t)b * KR + (size_t)k * R, q + row * R, sizeof(float) * R);
+                }
+                float *hb = h + (size_t)b * j->G8;
+                memcpy(hb, j->cnst + ((size_t)b * L + l) * G, sizeof(float) * G);
+                if (j->n_frames > 0) {  /* the upsampled mel term: interpolate the projected frames */
+                    const int64_t f = t / j->hop, jj = t % j->hop;
+                    for (int qq = 0; qq < j->nq; qq++) {
+                        const float c = j->u[jj * j->nq + qq];
+                        if (c == 0.0f) continue;
+                        const float *fr = j->frames + (((size_t)b * j->n_frames + f + qq) * L + l) * G;
+                        const __m256 cv = _mm256_set1_ps(c);
+                        int o = 0;
+                        for (; o + 8 <= G; o += 8)
+                            _mm256_storeu_ps(hb + o, _mm256_fmadd_ps(cv, _mm256_loadu_ps(fr + o), _mm256_loadu_ps(hb + o)));
+                        for (; o < G; o++) hb[o] += c * fr[o];
+                    }
+                }
+            }
+            matvec((const char *)j->wd + wd_size * l * (half ? 2 : 4), j->G8 / 8, KR, taps, KR, B, h, j->G8, half);
+            for (int b = 0; b < B; b++) {  /* gate: tanh(a) * sigmoid(b), sigmoid(v) = 0.5 + 0.5 tanh(v / 2) */
+                const float *hb = h + (size_t)b * j->G8;
+                float *zb = z + (size_t)b * H8;
+                int o = 0;
+                for (; o + 8 <= H; o += 8) {
+                    __m256 sg = _mm256_fmadd_ps(halfv, tanh8(_mm256_mul_ps(halfv, _mm256_loadu_ps(hb + H + o))), halfv);
+                    _mm256_storeu_ps(zb + o, _mm256_mul_ps(tanh8(_mm256_loadu_ps(hb + o)), sg));
+                }
+                for (; o < H; o++) zb[o] = tanh1(hb[o]) * (0.5f + 0.5f * tanh1(0.5f * hb[H + o]));
+                memcpy(sr + (size_t)b * j->SR8, j->bsr + (size_t)l * (S + R), sizeof(float) * (S + R));
+            }
+            const int width = l < L - 1 ? S + R : S;  /* the last layer has no residual output */
+            matvec((const char *)j->wsr + wsr_size * l * (half ? 2 : 4), (width + 7) / 8, H, z, H8, B, sr, j->SR8, half);
+            for (int b = 0; b < B; b++) {
+                float *srb = sr + (size_t)b * j->SR8, *sk = skip + (size_t)b * j->S8, *xb = x + (size_t)b * R;
+                for (int o = 0; o < S; o++) sk[o] += srb[o];
+                if (l < L - 1) {
+                    int o = 0;
+                    for (; o + 8 <= R; o += 8)
+                        _mm256_storeu_ps(xb + o, _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(xb + o),
+                                                                             _mm256_loadu_ps(srb + S + o)), sqrt_half));
+                    for (; o < R; o++) xb[o] = (xb[o] + srb[S + o]) * 0.70710678118654752f;
+                }
+            }
+        }
+        /* head: out = W2 relu(W1 relu(skip * scale) + b1) + b2 */
+        for (int b = 0; b < B; b++) {
+            float *rb = relu + (size_t)b * j->S8, *hd = hidden + (size_t)b * j->S8, *ob = out + (size_t)b * j->C8;
+            const float *sk = skip + (size_t)b * j->S8;
+            for (int o = 0; o < S; o++) {
+                float v = sk[o] * j->skip_scale;
+                rb[o] = v > 0.0f ? v : 0.0f;
+                hd[o] = j->b1[o];
+            }
+            memcpy(ob, j->b2, sizeof(float) * C);
+        }
+        matvec(j->w1, j->S8 / 8, S, relu, j->S8, B, hidden, j->S8, half);
+        for (size_t i = 0; i < (size_t)B * j->S8; i++) hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
+        matvec(j->w2, j->C8 / 8, S, hidden, j->S8, B, out, j->C8, half);
+        for (int b = 0; b < B; b++) {
+            const float *ob = out + (size_t)b * j->C8;
+            const float *ub = j->uniforms + ((size_t)b * n + step) * 2;
+            if (j->record) memcpy(j->logits + ((size_t)b * n + step) * C, ob, sizeof(float) * C);
+            if (j->mol) {
+                float value = t < j->n_prompt ? j->prompt_val[(size_t)b * j->n_prompt + t]
+                                              : sample_mol(ob, C / 3, ub[0], ub[1], j->temperature, j->log_scale_min);
+                j->prev_val[b] = value;
+                j->out_val[(size_t)b * n + step] = value;
+            } else {
+                int64_t cls = t < j->n_prompt ? j->prompt_cls[(size_t)b * j->n_prompt + t]
+                                              : sample_class(ob, C, ub[0], j->temperature, probs);
+                j->prev_cls[b] = cls;
+                j->out_cls[(size_t)b * n + step] = cls;
+            }
+        }
+    }
+}
+#endif /* HAVE_KERNEL */
+
+static int kernel_supported(void) {
+#if HAVE_KERNEL
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+static PyObject *py_supported(PyObject *self, PyObject *args) {
+    (void)self; (void)args;
+    return PyBool_FromLong(kernel_supported());
+}
+
+#define NBUF 25
+static const char *BUF_NAMES[NBUF] = {
+    "frames", "const", "u", "queues", "offsets", "masks", "dilations", "wd", "wsr", "bsr", "w1", "b1", "w2",
+    "b2", "emb", "in_w", "in_b", "prev_cls", "prev_val", "prompt_cls", "prompt_val", "uniforms", "out_cls",
+    "out_val", "logits"};
+
+/* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows),
+ *           (skip_scale, temperature, log_scale_min), *25 buffers in BUF_NAMES order) */
+static PyObject *py_run_steps(PyObject *self, PyObject *args) {
+    (void)self;
+    long long t0, n, n_frames, n_prompt, rows;
+    int B, R, G, S, C, L, K, hop, nq, mol, half, record;
+    float skip_scale, temperature, log_scale_min;
+    Py_buffer v[NBUF];
+    memset(v, 0, sizeof(v));
+    if (!PyArg_ParseTuple(args, "(LLiiiiiiiiiLiiiLL)(fff)y*y*y*w*y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*y*y*y*w*w*w*:run_steps",
+                          &t0, &n, &B, &R, &G, &S, &C, &L, &K, &hop, &nq, &n_frames, &mol, &half, &record, &n_prompt,
+                          &rows, &skip_scale, &temperature, &log_scale_min, &v[0], &v[1], &v[2], &v[3], &v[4],
+                          &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16],
+                          &v[17], &v[18], &v[19], &v[20], &v[21], &v[22], &v[23], &v[24]))
+        return NULL;
+    PyObject *result = NULL;
+#if HAVE_KERNEL
+    if (!kernel_supported()) {
+        PyErr_SetString(PyExc_RuntimeError, "this CPU lacks AVX2, FMA or F16C: use the numba kernel");
+        goto done;
+    }
+    Job j;
+    memset(&j, 0, sizeof(j));
+    j.B = B; j.R = R; j.G = G; j.S = S; j.C = C; j.L = L; j.K = K; j.hop = hop; j.nq = nq; j.mol = mol;
+    j.half = half; j.record = record; j.n_prompt = n_prompt; j.rows = rows; j.n_frames = n_frames;
+    j.G8 = (G + 7) / 8 * 8; j.SR8 = (S + R + 7) / 8 * 8; j.S8 = (S + 7) / 8 * 8; j.C8 = (C + 7) / 8 * 8;
+    j.skip_scale = skip_scale; j.temperature = temperature; j.log_scale_min = log_scale_min;
+    const int H = G / 2, wbytes = half ? 2 : 4;
+    /* bytes each buffer must hold at least */
+    Py_ssize_t need[NBUF] = {
+        (Py_ssize_t)B * n_frames * L * G * 4, (Py_ssize_t)B * L * G * 4, n_frames > 0 ? (Py_ssize_t)hop * nq * 4 : 0,
+        (Py_ssize_t)B * rows * R * 4, (Py_ssize_t)L * 8, (Py_ssize_t)L * 8, (Py_ssize_t)L * 8,
+        (Py_ssize_t)L * j.G8 * K * R * wbytes, (Py_ssize_t)L * j.SR8 * H * wbytes, (Py_ssize_t)L * (S + R) * 4,
+        (Py_ssize_t)j.S8 * S * wbytes, (Py_ssize_t)S * 4, (Py_ssize_t)j.C8 * S * wbytes, (Py_ssize_t)C * 4,
+        0, (Py_ssize_t)R * 4, (Py_ssize_t)R * 4, (Py_ssize_t)B * 8, (Py_ssize_t)B * 4,
+        mol ? 0 : (Py_ssize_t)B * n_prompt * 8, mol ? (Py_ssize_t)B * n_prompt * 4 : 0, (Py_ssize_t)B * n * 2 * 4,
+        (Py_ssize_t)B * n * 8, (Py_ssize_t)B * n * 4, record ? (Py_ssize_t)B * n * C * 4 : 0};
+    for (int i = 0; i < NBUF; i++) {
+        if (v[i].len < need[i]) {
+            PyErr_Format(PyExc_ValueError, "run_steps: %s holds %zd bytes, needs %zd", BUF_NAMES[i], v[i].len, need[i]);
+            goto done;
+        }
+    }
+    if (B < 1 || K < 1 || G % 2 || (nq > 0 && hop < 1) || (!mol && v[14].len < (Py_ssize_t)C * R * 4)) {
+        PyErr_SetString(PyExc_ValueError, "run_steps: inconsistent dimensions");
+        goto done;
+    }
+    j.frames = v[0].buf; j.cnst = v[1].buf; j.u = v[2].buf; j.queues = v[3].buf; j.offsets = v[4].buf;
+    j.masks = v[5].buf; j.dil = v[6].buf; j.wd = v[7].buf; j.wsr = v[8].buf; j.bsr = v[9].buf; j.w1 = v[10].buf;
+    j.b1 = v[11].buf; j.w2 = v[12].buf; j.b2 = v[13].buf; j.emb = v[14].buf; j.in_w = v[15].buf; j.in_b = v[16].buf;
+    j.prev_cls = v[17].buf; j.prev_val = v[18].buf; j.prompt_cls = v[19].buf; j.prompt_val = v[20].buf;
+    j.uniforms = v[21].buf; j.out_cls = v[22].buf; j.out_val = v[23].buf; j.logits = v[24].buf;
+    const size_t H8 = (size_t)(H + 7) / 8 * 8;
+    size_t floats = (size_t)B * (R + (size_t)K * R + j.G8 + H8 + j.SR8 + 3 * (size_t)j.S8 + j.C8) + j.C8 + 16;
+    float *scratch = aligned_alloc(64, (floats * 4 + 63) / 64 * 64);
+    if (!scratch) { PyErr_NoMemory(); goto done; }
+    memset(scratch, 0, floats * 4);
+    Py_BEGIN_ALLOW_THREADS
+    run(&j, t0, n, scratch);
+    Py_END_ALLOW_THREADS
+    free(scratch);
+    Py_INCREF(Py_None);
+    result = Py_None;
+#else
+    PyErr_SetString(PyExc_RuntimeError, "the C kernel is built for x86-64 only: use the numba kernel");
+    goto done;
+#endif
+done:
+    for (int i = 0; i < NBUF; i++)
+        if (v[i].obj) PyBuffer_Release(&v[i]);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"supported", py_supported, METH_NOARGS, "Whether this CPU can run the kernel (x86-64 with AVX2, FMA, F16C)."},
+    {"run_steps", py_run_steps, METH_VARARGS, "Run n generation steps for B streams (see fast.py)."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernel",
+                                    "WaveNet's per-sample generation loop in C (AVX2/FMA, float32 or float16 weights).",
+                                    -1, methods};
+
+PyMODINIT_FUNC PyInit__ckernel(void) { return PyModule_Create(&module); }
