@@ -53,8 +53,8 @@ TARGET static inline __m256 load8(const void *w, size_t idx, int half) {
 }
 
 /* y[b, 0:8*nblk] += W x[b] for b < B. W blocked (nblk, I, 8), float32 (half 0) or float16 (half 1);
- * x (B, I) with row stride xs; y row stride ys. */
-TARGET static void matvec(const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys, int half) {
+ * x (B, I) with row stride xs; y row stride ys. One stream at a time: for batch 1. */
+TARGET static void matvec1(const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys, int half) {
     int blk = 0;
     for (; blk + 8 <= nblk; blk += 8) {
         const size_t stride = (size_t)I * 8;
@@ -133,6 +133,45 @@ TARGET static void matvec(const void *W, int nblk, int I, const float *x, int xs
             _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), _mm256_add_ps(a0, c0)));
         }
     }
+}
+
+/* matvec1 for four streams at once: each weight vector, loaded (and widened) once, serves four FMAs. */
+TARGET static void matvec4(const void *W, int nblk, int I, const float *x, int xs, float *y, int ys, int half) {
+    const size_t stride = (size_t)I * 8;
+    const float *x0 = x, *x1 = x + xs, *x2 = x + 2 * (size_t)xs, *x3 = x + 3 * (size_t)xs;
+    int blk = 0;
+    for (; blk + 2 <= nblk; blk += 2) {
+        const size_t base = (size_t)blk * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        const char *p0 = (const char *)W + base * (half ? 2 : 4), *p1 = p0 + stride * (half ? 2 : 4);
+        const size_t step = half ? 16 : 32, ahead = 16 * 64;
+        for (int i = 0; i < I; i++) {
+            _mm_prefetch(p0 + i * step + ahead, _MM_HINT_T0);  /* two weight streams: fetch well ahead */
+            _mm_prefetch(p1 + i * step + ahead, _MM_HINT_T0);
+            const __m256 w0 = load8(W, base + (size_t)i * 8, half), w1 = load8(W, base + stride + (size_t)i * 8, half);
+            const __m256 v0 = _mm256_broadcast_ss(x0 + i), v1 = _mm256_broadcast_ss(x1 + i);
+            const __m256 v2 = _mm256_broadcast_ss(x2 + i), v3 = _mm256_broadcast_ss(x3 + i);
+            a0 = _mm256_fmadd_ps(w0, v0, a0); c0 = _mm256_fmadd_ps(w1, v0, c0);
+            a1 = _mm256_fmadd_ps(w0, v1, a1); c1 = _mm256_fmadd_ps(w1, v1, c1);
+            a2 = _mm256_fmadd_ps(w0, v2, a2); c2 = _mm256_fmadd_ps(w1, v2, c2);
+            a3 = _mm256_fmadd_ps(w0, v3, a3); c3 = _mm256_fmadd_ps(w1, v3, c3);
+        }
+        __m256 acc[8] = {a0, c0, a1, c1, a2, c2, a3, c3};
+        for (int b = 0; b < 4; b++) {
+            float *yb = y + (size_t)b * ys + blk * 8;
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), acc[2 * b]));
+            _mm256_storeu_ps(yb + 8, _mm256_add_ps(_mm256_loadu_ps(yb + 8), acc[2 * b + 1]));
+        }
+    }
+    if (blk < nblk) matvec1((const char *)W + (size_t)blk * stride * (half ? 2 : 4), nblk - blk, I, x, xs, 4,
+                            y + blk * 8, ys, half);
+}
+
+/* y[b] += W x[b] for every stream b: four streams at a time, the rest one by one. */
+TARGET static void matvec(const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys, int half) {
+    int b = 0;
+    for (; b + 4 <= B; b += 4) matvec4(W, nblk, I, x + (size_t)b * xs, xs, y + (size_t)b * ys, ys, half);
+    if (b < B) matvec1(W, nblk, I, x + (size_t)b * xs, xs, B - b, y + (size_t)b * ys, ys, half);
 }
 
 /* tanh within 3.3e-7 (the rational approximation Eigen uses for float), eight at a time. */
