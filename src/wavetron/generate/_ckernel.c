@@ -482,8 +482,12 @@ static PyMethodDef methods[] = {
     {"run_steps", py_run_steps, METH_VARARGS, "Run n generation steps for B streams (see fast.py)."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernel",
-                                    "WaveNet's per-sample generation loop in C (AVX2/FMA, float32 or float16 weights).",
-                                    -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_ckernel",
+    .m_doc = "WaveNet's per-sample generation loop in C (AVX2/FMA, float32 or float16 weights).",
+    .m_size = -1,
+    .m_methods = methods,
+};
 
 PyMODINIT_FUNC PyInit__ckernel(void) { return PyModule_Create(&module); }
