@@ -10,6 +10,7 @@ import pytest
 import soundfile
 import torch
 
+from wavetron.config import load_config
 from wavetron.errors import DataError
 from wavetron.models.attention import alignment_scores
 from wavetron.models.tacotron import Tacotron
@@ -41,8 +42,9 @@ def test_shipped_weights_load_with_matching_settings(voice):
     vocoder, voc_config = load_model_checkpoint(voice.vocoder)
     assert isinstance(tacotron, Tacotron) and hasattr(vocoder, "generate")
     assert taco_config.audio == voc_config.audio  # the vocoder was trained on mels of the Tacotron's settings
-    assert not taco_config.text.phonemes  # characters: see configs/voice-features.yaml
-    assert tacotron.r == 2
+    # the weights are the recipe's: its text input and frames per step
+    assert taco_config.text == load_config("configs/voice-features.yaml").text
+    assert tacotron.r == load_config("configs/voice-tacotron.yaml").tacotron.reduction_factor
     assert next(tacotron.parameters()).dtype == torch.float32
     total = sum(path.stat().st_size for path in VOICE_DIR.iterdir())
     assert total <= 40 * 2**20
