@@ -37,7 +37,7 @@ from wavetron.synth import Synthesizer
 from wavetron.voice import default_voice
 
 TTS_METRICS = "mcd,f0,wer"
-COPY_METRICS = "pesq,stoi,mcd"
+COPY_METRICS = "pesq,stoi,mcd,wer"
 
 
 def write_references(features: FeatureSet, items, folder: Path) -> None:
