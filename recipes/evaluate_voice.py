@@ -11,7 +11,7 @@ folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 - ``copy-wavenet``, ``copy-griffinlim``: the reference's own mel through each vocoder.
 
 Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, recogniser WER;
-copy synthesis: PESQ-WB, STOI, MCD-DTW; the reference's own WER as the recogniser's floor), and
+copy synthesis: PESQ-WB, STOI, MCD-DTW, WER; the reference's own WER as the recogniser's floor), and
 ``summary.md`` / ``summary.json`` hold the mean table, the real-time factors and the validation focus
 score of the Tacotron's alignments. Wavs already written are kept, so an interrupted run resumes.
 """
