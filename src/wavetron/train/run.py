@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from ..allocator import keep_freed_memory
 from ..config import AudioConfig, Config, TextConfig, from_dict, save_config, to_dict
 from ..errors import ConfigError, DataError
 from ..io import atomic_write_text
@@ -86,8 +87,12 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
             from a committed model); a checkpoint found by ``resume`` takes precedence.
         on_validation: ``(step, metrics) -> stop`` after every validation (see :class:`Trainer`).
         time_limit: end the run after this many seconds of training steps (see :class:`Trainer`).
+
+    The process's C allocator is set to keep freed memory for reuse (:mod:`wavetron.allocator`).
     """
     from ..models.registry import get_model
+
+    keep_freed_memory()
 
     spec = get_model(model_name)
     config = adopt_feature_settings(config or Config(), features_dir)
