@@ -89,8 +89,9 @@ def test_folded_location_filter_equals_conv_then_dense():
     memory = torch.randn(2, 7, 10)
     prepared = attention.prepare(memory, torch.ones(2, 7, dtype=torch.bool))
     rows = torch.rand(2, 2, 7)
-    folded = torch.nn.functional.conv1d(rows, prepared.location_weight, padding=2)
-    reference = attention.location_dense(attention.location_conv(rows).transpose(1, 2)).transpose(1, 2)
+    windows = torch.nn.functional.pad(rows, (2, 2)).unfold(2, 5, 1).transpose(1, 2).reshape(2, 7, 10)
+    folded = windows @ prepared.location_weight  # (B, L, A)
+    reference = attention.location_dense(attention.location_conv(rows).transpose(1, 2))
     torch.testing.assert_close(folded, reference)
 
 

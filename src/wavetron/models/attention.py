@@ -18,11 +18,12 @@ class AttentionMemory:
 
     Attributes:
         values: ``(B, L, M)`` encoder outputs that contexts are averaged from.
-        keys: ``(B, A, L)`` their projection into the attention space (channel-first, as the
-            location features come out of the convolution, so no transpose is needed per step).
+        keys: ``(B, L, A)`` their projection into the attention space.
         mask_bias: ``(B, L)`` 0 at real tokens, -inf at padding.
-        location_weight: ``(A, 2, K)`` the location convolution and its dense layer folded into one
-            convolution (both are linear, so their product is exact and costs one conv per step).
+        location_weight: ``(2 * K, A)`` the location convolution and its dense layer folded into one
+            matrix over windows of the two alignment rows (both are linear, so their product is exact).
+            Each step multiplies the ``(B, L, 2 * K)`` windows by it: one GEMM forward and backward,
+            where a tiny ``conv1d`` costs twice as long on CPU, mostly in its backward.
     """
 
     values: Tensor
@@ -64,10 +65,10 @@ class LocationSensitiveAttention(nn.Module):
             memory: ``(B, L, M)`` encoder outputs.
             mask: ``(B, L)`` bool, True at real tokens.
         """
-        keys = self.memory(memory).transpose(1, 2).contiguous()  # (B, A, L)
+        keys = self.memory(memory)  # (B, L, A)
         bias = torch.zeros(mask.shape, dtype=memory.dtype, device=memory.device).masked_fill_(~mask, float("-inf"))
-        # (A, F) x (F, 2, K) -> (A, 2, K)
-        location = torch.einsum("af,fck->ack", self.location_dense.weight, self.location_conv.weight)
+        # (A, F) x (F, 2, K) -> (2 * K, A)
+        location = torch.einsum("af,fck->cka", self.location_dense.weight, self.location_conv.weight).flatten(0, 1)
         return AttentionMemory(values=memory, keys=keys, mask_bias=bias, location_weight=location)
 
     def forward(self, query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor
@@ -85,10 +86,12 @@ class LocationSensitiveAttention(nn.Module):
     def step(self, projected_query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor
              ) -> tuple[Tensor, Tensor]:
         """:meth:`forward` with the query already projected to ``(B, A)``."""
-        location = F.conv1d(torch.stack((previous, cumulative), 1), memory.location_weight,
-                            padding=self.padding)  # (B, A, L)
-        hidden = torch.tanh(location + memory.keys + projected_query.unsqueeze(-1))  # (B, A, L)
-        energies = torch.matmul(self.score.weight, hidden).squeeze(1) + memory.mask_bias  # (B, L)
+        batch, length = previous.shape
+        rows = F.pad(torch.stack((previous, cumulative), 1), (self.padding, self.padding))  # (B, 2, L + K - 1)
+        windows = rows.unfold(2, 2 * self.padding + 1, 1).transpose(1, 2).reshape(batch, length, -1)  # (B, L, 2K)
+        location = windows @ memory.location_weight  # (B, L, A): the location conv and dense layer
+        hidden = torch.tanh(location + memory.keys + projected_query.unsqueeze(1))  # (B, L, A)
+        energies = (hidden @ self.score.weight.t()).squeeze(-1) + memory.mask_bias  # (B, L)
         weights = torch.softmax(energies, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, M)
         return context, weights
