@@ -11,7 +11,7 @@ from wavetron.config import AudioConfig, Config, TacotronConfig, from_dict, load
 from wavetron.data import Batch
 from wavetron.errors import ConfigError
 from wavetron.models.attention import (LocationSensitiveAttention, alignment_scores, guided_attention_loss,
-                                       lengths_mask)
+                                       lengths_mask, location_windows)
 from wavetron.models.tacotron import Tacotron, build_tacotron
 from wavetron.models.tacotron_decoder import _gate_order, _lstm_update
 
@@ -89,8 +89,7 @@ def test_folded_location_filter_equals_conv_then_dense():
     memory = torch.randn(2, 7, 10)
     prepared = attention.prepare(memory, torch.ones(2, 7, dtype=torch.bool))
     rows = torch.rand(2, 2, 7)
-    windows = torch.nn.functional.pad(rows, (2, 2)).unfold(2, 5, 1).transpose(1, 2).reshape(2, 7, 10)
-    folded = windows @ prepared.location_weight  # (B, L, A)
+    folded = location_windows(rows, 2) @ prepared.location_weight  # (B, L, A)
     reference = attention.location_dense(attention.location_conv(rows).transpose(1, 2))
     torch.testing.assert_close(folded, reference)
 

@@ -86,15 +86,22 @@ class LocationSensitiveAttention(nn.Module):
     def step(self, projected_query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor
              ) -> tuple[Tensor, Tensor]:
         """:meth:`forward` with the query already projected to ``(B, A)``."""
-        batch, length = previous.shape
-        rows = F.pad(torch.stack((previous, cumulative), 1), (self.padding, self.padding))  # (B, 2, L + K - 1)
-        windows = rows.unfold(2, 2 * self.padding + 1, 1).transpose(1, 2).reshape(batch, length, -1)  # (B, L, 2K)
+        windows = location_windows(torch.stack((previous, cumulative), 1), self.padding)  # (B, L, 2K)
         location = windows @ memory.location_weight  # (B, L, A): the location conv and dense layer
         hidden = torch.tanh(location + memory.keys + projected_query.unsqueeze(1))  # (B, L, A)
         energies = (hidden @ self.score.weight.t()).squeeze(-1) + memory.mask_bias  # (B, L)
         weights = torch.softmax(energies, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, M)
         return context, weights
+
+
+def location_windows(rows: Tensor, padding: int) -> Tensor:
+    """``(B, C, L)`` rows -> ``(B, L, C * K)`` zero-padded windows of ``K = 2 * padding + 1`` around each
+    position, channel-major: ``windows @ weight.flatten(0, 1)`` with a ``(C, K, A)`` weight equals
+    ``conv1d(rows, weight.permute(2, 0, 1), padding=padding).transpose(1, 2)``."""
+    batch, _, length = rows.shape
+    padded = F.pad(rows, (padding, padding))  # (B, C, L + K - 1)
+    return padded.unfold(2, 2 * padding + 1, 1).transpose(1, 2).reshape(batch, length, -1)
 
 
 def lengths_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
