@@ -11,8 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .deferred import Tape, recurrent_context
-
 
 @dataclass
 class AttentionMemory:
@@ -73,29 +71,27 @@ class LocationSensitiveAttention(nn.Module):
         location = torch.einsum("af,fck->cka", self.location_dense.weight, self.location_conv.weight).flatten(0, 1)
         return AttentionMemory(values=memory, keys=keys, mask_bias=bias, location_weight=location)
 
-    def forward(self, query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor,
-                tape: Tape | None = None, first: bool = False) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor
+                ) -> tuple[Tensor, Tensor]:
         """One decoder step.
 
         Args:
             query: ``(B, query_dim)``.
             previous, cumulative: ``(B, L)`` the last alignment row and the sum of all earlier ones.
-            tape, first: with a tape, the gradient of ``memory.values`` is deferred to the backward of
-                the step called with ``first`` (see :mod:`.deferred`).
         Returns:
             context ``(B, M)`` and weights ``(B, L)`` (rows sum to 1 over real tokens).
         """
-        return self.step(self.query(query), memory, previous, cumulative, tape, first)
+        return self.step(self.query(query), memory, previous, cumulative)
 
-    def step(self, projected_query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor,
-             tape: Tape | None = None, first: bool = False) -> tuple[Tensor, Tensor]:
+    def step(self, projected_query: Tensor, memory: AttentionMemory, previous: Tensor, cumulative: Tensor
+             ) -> tuple[Tensor, Tensor]:
         """:meth:`forward` with the query already projected to ``(B, A)``."""
         windows = location_windows(torch.stack((previous, cumulative), 1), self.padding)  # (B, L, 2K)
         location = windows @ memory.location_weight  # (B, L, A): the location conv and dense layer
         hidden = torch.tanh(location + memory.keys + projected_query.unsqueeze(1))  # (B, L, A)
         energies = (hidden @ self.score.weight.t()).squeeze(-1) + memory.mask_bias  # (B, L)
         weights = torch.softmax(energies, dim=-1)
-        context = recurrent_context(weights, memory.values, tape, first)  # (B, M)
+        context = torch.bmm(weights.unsqueeze(1), memory.values).squeeze(1)  # (B, M)
         return context, weights
 
 

@@ -10,9 +10,8 @@ the previous step is hoisted out of it:
   (:meth:`LocationSensitiveAttention.prepare`);
 - each LSTM is one ``addmm`` over ``[input, hidden]`` with its gates reordered to (i, f, o, g)
   so the three sigmoids are one op, and dropout masks are drawn for all steps at once;
-- the LSTM weight gradients, and the gradient of the encoder outputs that attention averages,
-  are one GEMM over all steps at the end of the backward pass (:mod:`.deferred`) instead of a
-  full-size gradient per step.
+- the LSTM weight gradients are one GEMM over all steps after the backward pass
+  (:class:`_RecurrentAddmm`) instead of a full-size gradient per step.
 
 The parameters are plain ``nn.LSTMCell`` / ``nn.Linear`` ones; the fused views are rebuilt on
 every call (cheap), so optimisers, EMA and checkpoints see ordinary modules.
@@ -27,7 +26,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import AttentionMemory, LocationSensitiveAttention
-from .deferred import Tape, recurrent_addmm
 from .tacotron_layers import Prenet
 
 
@@ -67,6 +65,53 @@ def _lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
     return out_gate * torch.tanh(cell), cell
 
 
+class _Tape:
+    """Inputs and output gradients of one recurrent matmul over all steps of a forward pass."""
+
+    def __init__(self) -> None:
+        self.inputs: list[Tensor] = []
+        self.grads: list[Tensor] = []
+
+
+class _RecurrentAddmm(torch.autograd.Function):
+    """``bias + x @ weight`` at one decoder step, with the weight gradient deferred to the end.
+
+    Autograd would compute ``x_t^T g_t`` (a full-size weight gradient) at every step and add it
+    into a buffer, streaming the whole matrix through memory three more times per step. Here each
+    step's backward only records ``x_t`` and ``g_t``; the backward of step 0, which autograd runs
+    last because every later step depends on it through the recurrence, returns the weight and
+    bias gradients of all steps as one GEMM, ``X^T G``.
+    """
+
+    @staticmethod
+    def forward(ctx, bias: Tensor, x: Tensor, weight: Tensor, tape: _Tape, first: bool) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.tape, ctx.first = tape, first
+        ctx.step_bias = bias.dim() == 2  # a per-step (B, out) term gets its gradient at once
+        return torch.addmm(bias, x, weight)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        grad_x = torch.mm(grad, weight.t().to(grad.dtype)) if ctx.needs_input_grad[1] else None
+        tape = ctx.tape
+        tape.inputs.append(x)
+        tape.grads.append(grad)
+        grad_bias = grad if ctx.step_bias else None
+        if not ctx.first:
+            return grad_bias, grad_x, None, None, None
+        inputs, grads = torch.cat(tape.inputs), torch.cat(tape.grads)
+        tape.inputs, tape.grads = [], []  # a second backward (retain_graph) starts afresh
+        grad_weight = torch.mm(inputs.t().to(grads.dtype), grads)
+        return grad_bias if ctx.step_bias else grads.sum(0), grad_x, grad_weight, None, None
+
+
+def _recurrent_addmm(bias: Tensor, x: Tensor, weight: Tensor, tape: _Tape | None, first: bool) -> Tensor:
+    if tape is None or not torch.is_grad_enabled():
+        return torch.addmm(bias, x, weight)
+    return _RecurrentAddmm.apply(bias, x, weight, tape, first)
+
+
 @dataclass
 class _Fused:
     """Per-call views of the LSTM weights: transposed, gate-reordered, biases summed."""
@@ -77,7 +122,7 @@ class _Fused:
     rnn1_bias: Tensor  # (4H,)
     rnn2: Tensor  # (H + M + H, 4H)
     rnn2_bias: Tensor  # (4H,)
-    tapes: tuple[Tape, Tape, Tape] | None = None  # deferred gradients: both LSTMs, the attention values
+    tapes: tuple[_Tape, _Tape] | None = None  # deferred weight gradients (teacher forcing with grad)
 
 
 class Decoder(nn.Module):
@@ -153,9 +198,9 @@ class Decoder(nn.Module):
         h1, c1, h2, c2, context, previous, cumulative = state
         h1, c1 = _lstm_update(gates1, c1)
         query = h1 * masks[0] if masks is not None else h1
-        tapes = fused.tapes if fused.tapes is not None else (None, None, None)
-        context, weights = self.attention(query, memory, previous, cumulative, tapes[2], first)
-        gates2 = recurrent_addmm(fused.rnn2_bias, torch.cat((query, context, h2), 1), fused.rnn2, tapes[1], first)
+        context, weights = self.attention(query, memory, previous, cumulative)
+        tape = fused.tapes[1] if fused.tapes is not None else None
+        gates2 = _recurrent_addmm(fused.rnn2_bias, torch.cat((query, context, h2), 1), fused.rnn2, tape, first)
         h2, c2 = _lstm_update(gates2, c2)
         out = h2 * masks[1] if masks is not None else h2
         return [h1, c1, h2, c2, context, weights, cumulative + weights], torch.cat((out, context), 1), weights
@@ -189,7 +234,7 @@ class Decoder(nn.Module):
         last = mels[:, :, self.reduction_factor - 1:: self.reduction_factor]  # (B, n_mels, steps)
         inputs = torch.cat((mels.new_zeros(batch, n_mels, 1), last[:, :, :-1]), 2).permute(2, 0, 1)  # (T, B, n)
         fused = self._fused()
-        fused.tapes = (Tape(), Tape(), Tape()) if self.defer_weight_grads else None
+        fused.tapes = (_Tape(), _Tape()) if self.defer_weight_grads else None
         gates_in = F.linear(self.prenet(inputs), fused.rnn1_input, fused.rnn1_bias)  # (T, B, 4H): one GEMM
         # unbind once: indexing gates_in[t] in the loop would make each step's backward zero-fill
         # a gradient of the whole (T, B, 4H) tensor, quadratic in the number of steps.
@@ -200,7 +245,7 @@ class Decoder(nn.Module):
         for t in range(steps):
             h1, context = state[0], state[4]
             tape = fused.tapes[0] if fused.tapes is not None else None
-            gates1 = recurrent_addmm(gates_in[t], torch.cat((context, h1), 1), fused.rnn1_rest, tape, t == 0)
+            gates1 = _recurrent_addmm(gates_in[t], torch.cat((context, h1), 1), fused.rnn1_rest, tape, t == 0)
             state, out, weights = self._step(gates1, state, fused, memory, None if masks is None else masks[t], t == 0)
             outputs.append(out)
             alignments.append(weights)
