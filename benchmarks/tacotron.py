@@ -2,10 +2,14 @@
 
     .venv/bin/python benchmarks/tacotron.py                          # the paper-size preset
     .venv/bin/python benchmarks/tacotron.py --config configs/tacotron2-small.yaml --set tacotron.reduction_factor=1
+    .venv/bin/python benchmarks/tacotron.py --config configs/voice-tacotron.yaml --batch 16 --frames 718 \
+        --precisions fp32 --threads 1 --plain-autograd --skip-inference
 
 Training: one optimiser step (forward, backward, Adam) on a synthetic batch of LJSpeech-like
 lengths (``--tokens`` symbols and ``--frames`` mel frames for the longest item, the others
-60-100% of that), median of ``--repeats`` after a warm-up. Inference: an untrained model whose
+60-100% of that), median of ``--repeats`` after a warm-up. ``--plain-autograd`` also times the
+same step with the decoder LSTMs' deferred weight gradients turned off (plain autograd), interleaved
+with the deferred step, and prints the ratio. Inference: an untrained model whose
 stop token is disabled decodes exactly ``--infer-seconds`` of mel frames; the real-time factor is
 decoding time / audio duration (lower is faster), for one sentence and for a batch of sentences
 (how ``wavetron synth`` decodes long text). Timings on a shared machine are noisy: the load
@@ -105,6 +109,9 @@ def main() -> None:
     parser.add_argument("--infer-batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-inference", action="store_true")
+    parser.add_argument("--plain-autograd", action="store_true",
+                        help="baseline: the same step with per-step gradients left to autograd")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config(args.config, args.overrides)
@@ -119,11 +126,23 @@ def main() -> None:
         batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, vocab_size(config.text))
         model.train()
         for precision in args.precisions.split(","):
-            times = time_training(model, batch, precision, args.repeats)
-            median = statistics.median(times)
+            modes = (True, False) if args.plain_autograd else (True,)
+            times: dict[bool, list[float]] = {mode: [] for mode in modes}
+            for _ in range(args.repeats):  # interleaved, so that load changes hit both alike
+                for mode in modes:
+                    model.decoder.defer_weight_grads = mode
+                    times[mode] += time_training(model, batch, precision, 1)
+            model.decoder.defer_weight_grads = True
+            median = statistics.median(times[True])
             print(f"train step  batch {args.batch}, {args.tokens} tokens, {args.frames} frames, {precision}: "
-                  f"median {median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}); "
+                  f"median {median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times[True])}); "
                   f"NVIDIA/ours {NVIDIA_STEP_SECONDS / median:.2f}x  [{load()}]")
+            if args.plain_autograd:
+                plain = statistics.median(times[False])
+                print(f"            plain autograd: median {plain:.2f} s "
+                      f"(runs {', '.join(f'{t:.2f}' for t in times[False])}); plain/deferred {plain / median:.2f}x")
+    if args.skip_inference:
+        return
     model.eval()
     hop, rate = config.audio.hop_length, config.audio.sample_rate
     steps = max(1, round(args.infer_seconds * rate / hop / r))
