@@ -67,19 +67,18 @@ def synthetic_batch(size: int, tokens: int, frames: int, n_mels: int, n_symbols:
                  mel_lengths=mel_lengths, speakers=torch.zeros(size, dtype=torch.long))
 
 
-def time_training(model, batch: Batch, precision: str, repeats: int) -> list[float]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+def time_training(model, optimizer, batch: Batch, precision: str, steps: int) -> list[float]:
+    """Seconds of each of ``steps`` optimiser steps."""
     autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext())
     times = []
-    for index in range(repeats + 1):
+    for _ in range(steps):
         started = time.perf_counter()
         with autocast:
             loss = model.loss(batch)["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if index:  # the first step warms up allocators and kernels
-            times.append(time.perf_counter() - started)
+        times.append(time.perf_counter() - started)
     return times
 
 
@@ -125,13 +124,17 @@ def main() -> None:
     if not args.skip_training:
         batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, vocab_size(config.text))
         model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+        modes = (True, False) if args.plain_autograd else (True,)
         for precision in args.precisions.split(","):
-            modes = (True, False) if args.plain_autograd else (True,)
+            for mode in modes:  # a first step warms up allocators and kernels
+                model.decoder.defer_weight_grads = mode
+                time_training(model, optimizer, batch, precision, 1)
             times: dict[bool, list[float]] = {mode: [] for mode in modes}
             for _ in range(args.repeats):  # interleaved, so that load changes hit both alike
                 for mode in modes:
                     model.decoder.defer_weight_grads = mode
-                    times[mode] += time_training(model, batch, precision, 1)
+                    times[mode] += time_training(model, optimizer, batch, precision, 1)
             model.decoder.defer_weight_grads = True
             median = statistics.median(times[True])
             print(f"train step  batch {args.batch}, {args.tokens} tokens, {args.frames} frames, {precision}: "
