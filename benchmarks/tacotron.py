@@ -67,19 +67,16 @@ def synthetic_batch(size: int, tokens: int, frames: int, n_mels: int, n_symbols:
                  mel_lengths=mel_lengths, speakers=torch.zeros(size, dtype=torch.long))
 
 
-def time_training(model, optimizer, batch: Batch, precision: str, steps: int) -> list[float]:
-    """Seconds of each of ``steps`` optimiser steps."""
+def train_step_seconds(model, optimizer, batch: Batch, precision: str) -> float:
+    """Seconds of one optimiser step (forward, backward, Adam)."""
     autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext())
-    times = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        with autocast:
-            loss = model.loss(batch)["loss"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter() - started)
-    return times
+    started = time.perf_counter()
+    with autocast:
+        loss = model.loss(batch)["loss"]
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return time.perf_counter() - started
 
 
 def time_inference(model, sentences: int, steps: int, tokens: int, repeats: int, n_symbols: int) -> list[float]:
@@ -129,12 +126,12 @@ def main() -> None:
         for precision in args.precisions.split(","):
             for mode in modes:  # a first step warms up allocators and kernels
                 model.decoder.defer_weight_grads = mode
-                time_training(model, optimizer, batch, precision, 1)
+                train_step_seconds(model, optimizer, batch, precision)
             times: dict[bool, list[float]] = {mode: [] for mode in modes}
             for _ in range(args.repeats):  # interleaved, so that load changes hit both alike
                 for mode in modes:
                     model.decoder.defer_weight_grads = mode
-                    times[mode] += time_training(model, optimizer, batch, precision, 1)
+                    times[mode].append(train_step_seconds(model, optimizer, batch, precision))
             model.decoder.defer_weight_grads = True
             median = statistics.median(times[True])
             print(f"train step  batch {args.batch}, {args.tokens} tokens, {args.frames} frames, {precision}: "
