@@ -121,6 +121,8 @@ class TrainConfig:
     decay_rate: float = 0.5  # exponential: lr * decay_rate ** (step / decay_steps)
     decay_steps: int = 50000
     min_lr: float = 1e-5  # floor of the exponential and cosine schedules
+    milestones: list[int] = field(default_factory=list)  # steps after which the rate is multiplied by:
+    milestone_factor: float = 0.1  # (torch's MultiStepLR, on top of the schedule)
     grad_clip: float | None = 1.0  # max global grad norm; null disables clipping
     accumulate: int = 1  # batches per optimiser step
     batch_size: int = 32
@@ -153,6 +155,9 @@ class TrainConfig:
         _check(0 < self.decay_rate <= 1, "train.decay_rate", "a number in (0, 1]", self.decay_rate)
         _check(self.decay_steps > 0, "train.decay_steps", "a positive integer", self.decay_steps)
         _check(0 <= self.min_lr <= self.lr, "train.min_lr", f"a number in [0, lr ({self.lr:g})]", self.min_lr)
+        _check(all(m > 0 for m in self.milestones) and list(self.milestones) == sorted(self.milestones),
+               "train.milestones", "increasing positive step numbers", self.milestones)
+        _check(0 < self.milestone_factor <= 1, "train.milestone_factor", "a number in (0, 1]", self.milestone_factor)
         _check(self.grad_clip is None or self.grad_clip > 0, "train.grad_clip", "a positive number or null",
                self.grad_clip)
         for key in ("accumulate", "batch_size", "max_steps", "checkpoint_every", "validate_every", "log_every",

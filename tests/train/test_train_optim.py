@@ -26,6 +26,17 @@ def test_exponential_decay_halves_every_decay_steps_down_to_min_lr():
     assert learning_rate(100000, config) == pytest.approx(1e-4)
 
 
+def test_milestones_multiply_the_schedule_from_each_listed_step_on():
+    config = TrainConfig(lr=1e-3, schedule="exponential", decay_rate=0.5, decay_steps=1000, min_lr=1e-6,
+                         milestones=[1500, 3000], milestone_factor=0.25)
+    assert learning_rate(1499, config) == pytest.approx(1e-3 * 0.5 ** 1.499)
+    assert learning_rate(1500, config) == pytest.approx(1e-3 * 0.5 ** 1.5 * 0.25)
+    assert learning_rate(3000, config) == pytest.approx(1e-3 * 0.5 ** 3 * 0.25 ** 2)
+    assert learning_rate(10 ** 6, config) == pytest.approx(1e-6)
+    with pytest.raises(ConfigError, match="train.milestones"):
+        TrainConfig(milestones=[3000, 1500])
+
+
 def test_noam_peaks_at_the_end_of_warmup_then_falls_as_inverse_sqrt():
     config = TrainConfig(lr=1e-3, schedule="noam", warmup_steps=100)
     rates = [learning_rate(step, config) for step in range(400)]

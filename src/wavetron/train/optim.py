@@ -43,8 +43,17 @@ def learning_rate(step: int, config: TrainConfig) -> float:
       ("Attention is all you need", with ``lr`` as the peak).
     - cosine: half a cosine from ``lr`` after warm-up to ``min_lr`` at ``max_steps``.
 
-    Every schedule starts with a linear warm-up over ``warmup_steps``.
+    Every schedule starts with a linear warm-up over ``warmup_steps``. From each step in
+    ``milestones`` on, the rate is further multiplied by ``milestone_factor`` (an annealing drop,
+    as torch's MultiStepLR), floored at ``min_lr``.
     """
+    drops = sum(step >= m for m in config.milestones)
+    if drops:
+        return max(config.min_lr, _scheduled(step, config) * config.milestone_factor ** drops)
+    return _scheduled(step, config)
+
+
+def _scheduled(step: int, config: TrainConfig) -> float:
     base, warmup = config.lr, config.warmup_steps
     if step < warmup:
         return base * (step + 1) / warmup
