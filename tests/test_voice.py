@@ -22,8 +22,8 @@ from wavetron.voice import VOICE_DIR, default_voice
 SENTENCES = ["Please call Stella and ask her to bring these things with her from the store.",
              "The rainbow is a division of white light into many beautiful colors.",
              "How long does it take to walk to the station?"]
-# Alignment scores of the shipped Tacotron on SENTENCES, measured when its weights were committed (step 26010,
-# IPA phonemes, r=2): mean focus 0.693-0.700 and diagonality 1.000 over prenet-dropout seeds 0-2. Attention
+# Alignment scores of the shipped Tacotron on SENTENCES, measured when its weights were committed (step 35970,
+# IPA phonemes, r=2): mean focus 0.684-0.691 and diagonality 1.000 over prenet-dropout seeds 0-2. Attention
 # spread evenly over the text would score a focus of about 1/60 and a diagonality of about 0.4. The bounds
 # leave a margin.
 MIN_FOCUS = 0.65
