@@ -121,8 +121,8 @@ class TrainConfig:
     decay_rate: float = 0.5  # exponential: lr * decay_rate ** (step / decay_steps)
     decay_steps: int = 50000
     min_lr: float = 1e-5  # floor of the exponential and cosine schedules
-    milestones: list[int] = field(default_factory=list)  # steps after which the rate is multiplied by:
-    milestone_factor: float = 0.1  # (torch's MultiStepLR, on top of the schedule)
+    milestones: list[int] = field(default_factory=list)  # from each of these steps on, the rate is
+    milestone_factor: float = 0.1  # multiplied by this, on top of the schedule (torch's MultiStepLR)
     grad_clip: float | None = 1.0  # max global grad norm; null disables clipping
     accumulate: int = 1  # batches per optimiser step
     batch_size: int = 32
