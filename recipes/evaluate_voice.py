@@ -7,8 +7,11 @@ folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 
 - ``reference``: the held-out recordings as the models saw them (trimmed, peak-normalised);
 - ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does);
-- ``tts-griffinlim``: the same mels through Griffin-Lim;
-- ``copy-wavenet``, ``copy-griffinlim``: the reference's own mel through each vocoder.
+- ``tts-griffinlim``: the same mels through Griffin-Lim (the mel filterbank's pseudo-inverse);
+- ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
+- ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
+
+The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``.
 
 Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, recogniser WER;
 copy synthesis: PESQ-WB, STOI, MCD-DTW, WER; the reference's own WER as the recogniser's floor), and
@@ -28,13 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wavetron.audio import mel_to_audio, save
+from wavetron.audio import griffin_lim, mel_to_audio, save
 from wavetron.data import FeatureSet
 from wavetron.generate import generate_folded_batch
 from wavetron.io import atomic_write_text
 from wavetron.models.attention import alignment_scores
 from wavetron.synth import Synthesizer
-from wavetron.voice import default_voice
+from wavetron.voice import MEL2LINEAR_FILE, default_voice
 
 TTS_METRICS = "mcd,f0,wer"
 COPY_METRICS = "pesq,stoi,mcd,wer"
@@ -76,8 +79,10 @@ def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) ->
     return compute, audio_seconds, {k: float(np.mean(v)) for k, v in scores.items() if v}
 
 
-def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int) -> tuple[float, float]:
-    """Each reference's mel through ``vocoder`` (a WaveNet, or None for Griffin-Lim) into ``folder``."""
+def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int,
+                    mel2linear=None) -> tuple[float, float]:
+    """Each reference's mel through ``vocoder`` (a WaveNet, or None for Griffin-Lim, through ``mel2linear``
+    when given) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
     rate = features.audio_config.sample_rate
@@ -89,6 +94,8 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
         if vocoder is not None:
             with torch.no_grad():
                 waves = generate_folded_batch(vocoder, mels, threads=threads)
+        elif mel2linear is not None:
+            waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config) for mel in mels]
         else:
             waves = [mel_to_audio(mel, features.audio_config) for mel in mels]
         compute += time.perf_counter() - began
@@ -112,14 +119,20 @@ def score(out: Path, system: str, metrics: str) -> dict:
 
 def write_card(folder: Path, means: dict) -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
-    WER is lower by more than 5 points."""
-    wavenet, griffin = means["tts-wavenet"], means["tts-griffinlim"]
-    copy_wn, copy_gl = means["copy-wavenet"], means["copy-griffinlim"]
+    WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
+    has one and it lowers the held-out WER."""
+    griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
+    if "tts-mel2linear" in means:
+        extra["mel2linear"] = means["tts-mel2linear"]["wer"] <= means["tts-griffinlim"]["wer"]
+        if extra["mel2linear"]:
+            griffin_key, copy_gl_key = "tts-mel2linear", "copy-mel2linear"
+    wavenet, griffin = means["tts-wavenet"], means[griffin_key]
+    copy_wn, copy_gl = means["copy-wavenet"], means[copy_gl_key]
     gap = wavenet["wer"] - griffin["wer"]  # > 0: the WaveNet is less intelligible
     better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
     why = (f"held-out WER {wavenet['wer']:.2f} with the WaveNet, {griffin['wer']:.2f} with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
-    card = {"vocoder": "wavenet" if better else "griffin-lim", "why": why}
+    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
@@ -145,14 +158,21 @@ def main() -> None:
     with_wavenet = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
     compute, seconds, alignment = synthesize(with_wavenet, items, out / "tts-wavenet")
     speed["tts-wavenet"] = (compute, seconds)
-    compute, seconds, _ = synthesize(Synthesizer(tacotron=voice.tacotron, vocoder=None), items,
+    compute, seconds, _ = synthesize(Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None), items,
                                      out / "tts-griffinlim")
     speed["tts-griffinlim"] = (compute, seconds)
     speed["copy-wavenet"] = copy_synthesize(features, items, out / "copy-wavenet", with_wavenet.vocoder, threads)
     speed["copy-griffinlim"] = copy_synthesize(features, items, out / "copy-griffinlim", None, threads)
-
     jobs = {"tts-wavenet": TTS_METRICS + ",wer_ref", "tts-griffinlim": TTS_METRICS,
             "copy-wavenet": COPY_METRICS, "copy-griffinlim": COPY_METRICS}
+    mel2linear = voice.tacotron.parent / MEL2LINEAR_FILE  # measured whether or not the card enables it
+    if mel2linear.is_file():
+        with_mel2linear = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear)
+        compute, seconds, _ = synthesize(with_mel2linear, items, out / "tts-mel2linear")
+        speed["tts-mel2linear"] = (compute, seconds)
+        speed["copy-mel2linear"] = copy_synthesize(features, items, out / "copy-mel2linear", None, threads,
+                                                   with_mel2linear.mel2linear)
+        jobs |= {"tts-mel2linear": TTS_METRICS, "copy-mel2linear": COPY_METRICS}
     with ThreadPoolExecutor(args.jobs) as pool:
         means = dict(zip(jobs, pool.map(lambda kv: score(out, *kv), jobs.items())))
 

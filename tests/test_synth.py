@@ -44,18 +44,28 @@ def tacotron_run(features, tmp_path_factory) -> Path:
     return run
 
 
-def wavenet_export(path: Path, audio: dict | None = None) -> Path:
-    """A tiny (untrained) WaveNet vocoder saved as a single-file export, with the given audio settings."""
-    from wavetron.models.wavenet import build_wavenet
+def export(path: Path, model_name: str, config: Config) -> Path:
+    """A freshly built (untrained, seed 0) model saved as a single-file export with its config."""
+    from wavetron.models import get_model
 
-    config = from_dict(Config, {"audio": audio or {}, "wavenet": {"layers": 2, "stacks": 1, "residual_channels": 4,
-                                                                   "gate_channels": 8, "skip_channels": 4}})
     torch.manual_seed(0)
-    model = build_wavenet(config)
-    metadata = {"format": "wavetron-model", "model_name": "wavenet", "config": json.dumps(to_dict(config)),
+    model = get_model(model_name).build(config)
+    metadata = {"format": "wavetron-model", "model_name": model_name, "config": json.dumps(to_dict(config)),
                 "step": "0", "weights": "model"}
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=metadata)
     return path
+
+
+def wavenet_export(path: Path, audio: dict | None = None) -> Path:
+    """A tiny (untrained) WaveNet vocoder export with the given audio settings."""
+    return export(path, "wavenet", from_dict(Config, {"audio": audio or {}, "wavenet": {
+        "layers": 2, "stacks": 1, "residual_channels": 4, "gate_channels": 8, "skip_channels": 4}}))
+
+
+def mel2linear_export(path: Path, audio: dict | None = None) -> Path:
+    """A tiny (untrained) mel -> linear network export with the given audio settings."""
+    return export(path, "mel2linear", from_dict(Config, {"audio": audio or {}, "mel2linear": {
+        "channels": 8, "banks": 2, "highways": 1}}))
 
 
 def test_split_sentences_normalises_and_cuts_long_ones():
@@ -103,6 +113,36 @@ def test_vocoder_with_other_audio_settings_is_refused(tacotron_run, tmp_path, ca
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "audio.n_mels" in err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_griffin_lim_inverts_through_a_mel2linear_network(tacotron_run, tmp_path, capsys):
+    from wavetron.audio import griffin_lim
+    from wavetron.train import load_model_checkpoint
+
+    network = mel2linear_export(tmp_path / "m2l.safetensors")
+    kwargs = dict(tacotron=tacotron_run, vocoder="griffin-lim", griffin_lim_iters=3, max_decoder_steps=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        through = Synthesizer(mel2linear=network, **kwargs)
+        audio, _ = through.synthesize("A cat sat.")
+        plain, _ = Synthesizer(mel2linear=None, **kwargs).synthesize("A cat sat.")
+    model, _ = load_model_checkpoint(network)
+    mel = through.last_sentences[0].mel
+    expected = griffin_lim(model.magnitude(mel), through.audio, n_iter=3, seed=0).clamp(-1, 1).numpy()
+    np.testing.assert_allclose(audio, expected[: len(audio)], atol=1e-4)
+    assert len(audio) == len(plain) and np.abs(audio - plain).max() > 1e-3
+    other = mel2linear_export(tmp_path / "other.safetensors", audio={"n_fft": 512, "win_length": 512})
+    with pytest.raises(ConfigError, match=r"audio\.n_fft=512"):
+        Synthesizer(tacotron=tacotron_run, vocoder="griffin-lim", mel2linear=other)
+    out = tmp_path / "x.wav"
+    assert main(["synth", "--text", "hi", "--out", str(out), "--tacotron", str(tacotron_run),
+                 "--mel2linear", str(network), "--griffin-lim-iters", "2", "--max-decoder-steps", "4",
+                 "--quiet"]) == 0
+    assert out.is_file()
+    wavenet = wavenet_export(tmp_path / "wavenet.safetensors")
+    assert main(["synth", "--text", "hi", "--out", str(out), "--tacotron", str(tacotron_run),
+                 "--mel2linear", str(wavenet)]) == 2
+    assert "not a mel -> linear network" in capsys.readouterr().err
 
 
 def test_empty_and_unknown_text(tacotron_run, tmp_path, capsys):

@@ -278,6 +278,27 @@ class TacotronConfig:
 
 
 @dataclass
+class Mel2LinearConfig:
+    """The ``mel2linear:`` section: a mel -> linear-spectrogram network for Griffin-Lim.
+
+    Tacotron 1's CBHG post-net (Wang et al. 2017) trained on its own: it restores the harmonics that
+    the pseudo-inverse of the mel filterbank smears. Trained on a Tacotron's ground-truth-aligned mels
+    (``wavetron gta``) it also undoes that Tacotron's smoothing. Mel size and ``n_fft`` come from ``audio:``.
+    """
+
+    channels: int = 128  # bank convolutions, highway layers and each GRU direction
+    banks: int = 8  # convolution bank of kernel sizes 1..banks
+    highways: int = 4
+    window_frames: int = 64  # mel frames per training window
+
+    def __post_init__(self) -> None:
+        for key in ("channels", "banks", "window_frames"):
+            _check(getattr(self, key) > 0, f"mel2linear.{key}", "a positive integer", getattr(self, key))
+        _check(self.highways >= 0, "mel2linear.highways", "an integer >= 0", self.highways)
+        _check(self.window_frames >= 8, "mel2linear.window_frames", "at least 8 frames", self.window_frames)
+
+
+@dataclass
 class Config:
     """The root of a configuration file: one section per concern."""
 
@@ -287,6 +308,7 @@ class Config:
     wavenet: WaveNetConfig = field(default_factory=WaveNetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     tacotron: TacotronConfig = field(default_factory=TacotronConfig)
+    mel2linear: Mel2LinearConfig = field(default_factory=Mel2LinearConfig)
 
 
 def _check(ok: bool, key: str, expected: str, value: Any) -> None:

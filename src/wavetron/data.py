@@ -317,6 +317,24 @@ def lengths_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
     return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def window_datasets(features_dir: str | Path, config, window_frames: int
+                    ) -> tuple[AudioMelDataset, AudioMelDataset, Any]:
+    """Train and validation :class:`AudioMelDataset` of ``window_frames``-frame windows, and their collate.
+
+    Training draws new windows every epoch; validation always sees the same ones (epoch 0).
+
+    Raises:
+        ConfigError: the features were made with other audio settings than ``config.audio``.
+    """
+    train = AudioMelDataset(features_dir, "train", window_frames, seed=config.train.seed)
+    val = AudioMelDataset(features_dir, "val", window_frames, seed=config.train.seed + 1)
+    stored = train.features.audio_config
+    if stored.feature_hash() != config.audio.feature_hash():
+        raise ConfigError(f"{features_dir}: features were made with {stored.describe()}, the config asks for "
+                          f"{config.audio.describe()}; preprocess again or use the features' audio settings")
+    return train, val, train.collate
+
+
 class LengthBucketSampler(torch.utils.data.Sampler[list[int]]):
     """Batch sampler: batches of similar lengths, reshuffled per epoch, split evenly across DDP ranks.
 

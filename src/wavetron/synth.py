@@ -112,6 +112,10 @@ class Synthesizer:
         device: ``cpu`` or ``cuda``.
         batch_size: sentences decoded together.
         griffin_lim_iters: Griffin-Lim iterations when no WaveNet is given.
+        mel2linear: a mel -> linear network (:mod:`wavetron.models.mel2linear`; path or module) whose
+            spectra Griffin-Lim inverts instead of the mel filterbank's pseudo-inverse; ``"auto"`` (the
+            default): the shipped voice's with the shipped Tacotron, none with any other; None: none.
+            Used only when Griffin-Lim vocodes.
         max_decoder_steps, stop_threshold: override the Tacotron config's inference guard and threshold.
         seed: seeds the prenet dropout and the vocoder's sampling.
         pause: seconds of silence between sentences.
@@ -124,7 +128,7 @@ class Synthesizer:
                  device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
-                 fold_overlap: int = 8) -> None:
+                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -133,6 +137,8 @@ class Synthesizer:
             tacotron = voice.tacotron
         if isinstance(vocoder, str) and vocoder == AUTO:
             vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
+        if isinstance(mel2linear, str) and mel2linear == AUTO:
+            mel2linear = voice.mel2linear if voice is not None else None
         self.device = device
         self.tacotron, config = _load(tacotron, "tacotron", device)
         if not isinstance(self.tacotron, Tacotron):
@@ -148,6 +154,13 @@ class Synthesizer:
             vocoder_audio = _audio_of(self.vocoder, vocoder_config)
             if vocoder_audio is not None:
                 check_audio_settings(self.audio, vocoder_audio, str(tacotron), str(vocoder))
+        self.mel2linear: nn.Module | None = None
+        if mel2linear is not None and self.vocoder is None:
+            self.mel2linear, converter_config = _load(mel2linear, "mel2linear", device)
+            if not hasattr(self.mel2linear, "magnitude"):
+                raise DataError(f"{mel2linear}: not a mel -> linear network ({type(self.mel2linear).__name__})")
+            converter_audio = _audio_of(self.mel2linear, converter_config)
+            check_audio_settings(self.audio, converter_audio, str(tacotron), str(mel2linear))
         self.batch_size, self.griffin_lim_iters = batch_size, griffin_lim_iters
         self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
         self.seed, self.pause = seed, pause
@@ -243,6 +256,9 @@ class Synthesizer:
                 wave[row, : piece.numel()] = piece
         elif result.linear is not None:  # Tacotron 1: invert its own linear spectrogram
             magnitude = result.linear.float().exp()
+            wave = griffin_lim(magnitude, self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
+        elif self.mel2linear is not None:
+            magnitude = self.mel2linear.magnitude(result.mels.float(), result.lengths.to(result.mels.device))
             wave = griffin_lim(magnitude, self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
         else:
             wave = mel_to_audio(result.mels.float(), self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)

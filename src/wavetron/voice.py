@@ -1,7 +1,8 @@
-"""The default voice shipped inside the package: a Tacotron and a WaveNet vocoder.
+"""The default voice shipped inside the package: a Tacotron, a WaveNet vocoder and a mel -> linear network.
 
 Both were trained by ``recipes/default_voice.sh`` on a corpus made with ``wavetron corpus --engine
-festival`` (the cmu_us_slt_arctic_hts voice). They are single-file exports (safetensors whose metadata
+festival`` (the cmu_us_slt_arctic_hts voice); the mel -> linear network, which Griffin-Lim inverts
+through, on that Tacotron's ground-truth-aligned mels. They are single-file exports (safetensors whose metadata
 holds the model name and its whole config), so they load offline with nothing else:
 
     >>> from wavetron import Synthesizer
@@ -18,17 +19,20 @@ from .errors import DataError
 VOICE_DIR = Path(__file__).resolve().parent / "voices" / "default"
 TACOTRON_FILE = "tacotron.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
-CARD_FILE = "voice.json"  # {"vocoder": "wavenet" | "griffin-lim", "why": "..."}: the measured better one
+MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts its spectra
+# {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "why": "..."}: what measured better
+CARD_FILE = "voice.json"
 
 
 @dataclass(frozen=True)
 class Voice:
-    """Paths of a voice's two models, and the vocoder it speaks with by default."""
+    """Paths of a voice's models, and the vocoder it speaks with by default."""
 
     tacotron: Path
     vocoder: Path
     default_vocoder: str = "wavenet"  # or "griffin-lim", when the voice's WaveNet measures worse
     why: str = ""
+    mel2linear: Path | None = None  # the mel -> linear network Griffin-Lim inverts through, if the voice has one
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -51,7 +55,12 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     vocoder = card.get("vocoder", "wavenet")
     if vocoder not in ("wavenet", "griffin-lim"):
         raise DataError(f"{folder / CARD_FILE}: vocoder: expected wavenet or griffin-lim, got {vocoder!r}")
-    return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")))
+    mel2linear = folder / MEL2LINEAR_FILE
+    use_mel2linear = card.get("mel2linear", True)
+    if not isinstance(use_mel2linear, bool):
+        raise DataError(f"{folder / CARD_FILE}: mel2linear: expected true or false, got {use_mel2linear!r}")
+    return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
+                 mel2linear if use_mel2linear and mel2linear.is_file() else None)
 
 
 def is_default(path: str | Path | None) -> bool:
@@ -61,4 +70,4 @@ def is_default(path: str | Path | None) -> bool:
     return Path(path).resolve().parent == VOICE_DIR
 
 
-__all__ = ["Voice", "VOICE_DIR", "default_voice", "is_default"]
+__all__ = ["MEL2LINEAR_FILE", "Voice", "VOICE_DIR", "default_voice", "is_default"]

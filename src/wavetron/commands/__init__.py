@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "corpus": "corpus",
     "preprocess": "preprocess",
     "train": "train",
+    "gta": "gta",
     "evaluate": "evaluate",
     "synth": "synth",
     "vocode": "vocode",

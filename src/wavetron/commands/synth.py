@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vocoder", metavar="CKPT", default="auto",
                         help="WaveNet run folder, checkpoint or export, or griffin-lim (default: the shipped "
                              "voice's vocoder with the shipped Tacotron, griffin-lim with any other)")
+    parser.add_argument("--mel2linear", metavar="CKPT", default="auto",
+                        help="mel -> linear network (wavetron train mel2linear) that Griffin-Lim inverts through, or "
+                             "none for the mel filterbank's pseudo-inverse (default: the shipped voice's with the "
+                             "shipped Tacotron, none with any other)")
     parser.add_argument("--alignment", metavar="PNG", help="also save the attention alignments as an image")
     parser.add_argument("--speaker", type=int, default=0, help="speaker index of a multi-speaker Tacotron")
     parser.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (default 8)")
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     synthesizer = Synthesizer(tacotron=args.tacotron or None, vocoder=args.vocoder, device=args.device,
                               batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
-                              max_decoder_steps=args.max_decoder_steps, seed=args.seed)
+                              max_decoder_steps=args.max_decoder_steps, seed=args.seed,
+                              mel2linear=None if args.mel2linear == "none" else args.mel2linear)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         audio, sample_rate = synthesizer.synthesize(text, speaker=args.speaker, progress=not args.quiet)

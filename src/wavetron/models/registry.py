@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # torch stays out of `wavetron --help`
     from ..config import Config
 
 # Modules that register built-in models when imported; a missing one is skipped.
-BUILTIN_MODULES = ("wavetron.models.wavenet", "wavetron.models.tacotron")
+BUILTIN_MODULES = ("wavetron.models.wavenet", "wavetron.models.tacotron", "wavetron.models.mel2linear")
 
 
 @dataclass

@@ -328,16 +328,9 @@ def build_wavenet(config) -> WaveNetVocoder:
 
 def wavenet_datasets(features_dir, config):
     """Random windows of ``wavenet.window_frames`` frames for training; the same windows (epoch 0) for validation."""
-    from ..data import AudioMelDataset
-    from ..errors import ConfigError
+    from ..data import window_datasets
 
-    train = AudioMelDataset(features_dir, "train", config.wavenet.window_frames, seed=config.train.seed)
-    val = AudioMelDataset(features_dir, "val", config.wavenet.window_frames, seed=config.train.seed + 1)
-    stored = train.features.audio_config
-    if stored.feature_hash() != config.audio.feature_hash():
-        raise ConfigError(f"{features_dir}: features were made with {stored.describe()}, the config asks for "
-                          f"{config.audio.describe()}; preprocess again or use the features' audio settings")
-    return train, val, train.collate
+    return window_datasets(features_dir, config, config.wavenet.window_frames)
 
 
 def _register() -> None:

@@ -1,0 +1,121 @@
+"""Ground-truth-aligned (GTA) features: a features folder whose mels are a Tacotron's teacher-forced output.
+
+Tacotron 2 trained its WaveNet on such mels (Shen et al. 2018, section 3.2): each predicted frame is
+aligned with the real audio, so a model that maps mel to audio (or to a linear spectrogram) learns
+to undo the Tacotron's smoothing. The new folder holds ``mels/`` of the same shapes as the source's,
+a copy of its manifest, and a link to its ``audio/``, so every dataset that reads a features folder
+reads this one too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from ..io import atomic_path, atomic_write_text
+
+GTA_KEY = "gta"  # manifest key naming the Tacotron that made the mels
+SETTINGS = "gta.json"  # written first: which Tacotron's mels an interrupted run was writing
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short SHA-256 of a model's weights (names and float32 values), whatever file they came from."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
+
+
+@torch.no_grad()
+def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: str | Path,
+                       batch_size: int = 16, seed: int = 0, progress: bool = True) -> int:
+    """Write the teacher-forced post-net mels of every item of ``features_dir`` into ``out_dir``.
+
+    Items whose mel file is already there are kept, so an interrupted run resumes; a folder begun
+    with other Tacotron weights is refused rather than mixed.
+
+    Args:
+        tacotron: a run folder, checkpoint folder or ``.safetensors`` export of a Tacotron trained on
+            features with the same audio settings.
+        batch_size: items per teacher-forced pass (grouped by length).
+        seed: seeds the prenet dropout, which stays on as at inference.
+    Returns:
+        The number of mels this call computed.
+    Raises:
+        DataError: ``tacotron`` is not a Tacotron, its audio or text settings differ from the features',
+            or ``out_dir`` holds the mels of other weights.
+    """
+    from tqdm import tqdm
+
+    from ..data import FeatureSet
+    from ..models.tacotron import Tacotron
+    from ..train import load_model_checkpoint
+
+    features = FeatureSet(features_dir)
+    model, config = load_model_checkpoint(tacotron)
+    if not isinstance(model, Tacotron):
+        raise DataError(f"{tacotron}: not a Tacotron model ({type(model).__name__})")
+    if config.audio.feature_hash() != features.audio_config.feature_hash():
+        raise DataError(f"{tacotron}: trained on mels with {config.audio.describe()}, but {features.root} holds "
+                        f"{features.audio_config.describe()}")
+    if config.text != features.text_config:
+        raise DataError(f"{tacotron}: trained on text settings {config.text}, but {features.root} holds "
+                        f"{features.text_config}")
+    out = Path(out_dir)
+    made_by = {"tacotron": str(Path(tacotron).resolve()), "weights": weights_digest(model),
+               "source": str(features.root.resolve())}
+    if (out / SETTINGS).is_file():
+        try:
+            earlier = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise DataError(f"{out / SETTINGS}: not valid JSON ({err})") from None
+        if earlier.get("weights") != made_by["weights"] or earlier.get("source") != made_by["source"]:
+            raise DataError(f"{out}: holds the mels of other Tacotron weights or features ({earlier.get('tacotron')}, "
+                            f"{earlier.get('source')}); write to a new folder")
+    elif out.exists() and any(out.iterdir()):
+        raise DataError(f"{out}: not empty and not a folder of ground-truth-aligned mels; write to a new folder")
+    atomic_write_text(out / SETTINGS, json.dumps(made_by, indent=1))
+    (out / "mels").mkdir(parents=True, exist_ok=True)
+    audio_link = out / "audio"
+    if not audio_link.exists():
+        os.symlink(features.root.resolve() / "audio", audio_link, target_is_directory=True)
+    manifest = json.loads(features.manifest_path.read_text(encoding="utf-8"))
+    manifest[GTA_KEY] = made_by
+
+    todo = [item for item in features.items() if not (out / "mels" / f"{item.id}.npy").is_file()]
+    todo.sort(key=lambda item: item.frames)
+    generator = torch.Generator().manual_seed(seed)
+    pad = float(np.log(features.audio_config.log_floor))
+    for start in tqdm(range(0, len(todo), batch_size), disable=not progress, unit="batch"):
+        chunk = todo[start: start + batch_size]
+        frames = max(item.frames for item in chunk)
+        frames += -frames % model.r
+        tokens = torch.zeros(len(chunk), max(len(item.tokens) for item in chunk), dtype=torch.long)
+        mels = torch.full((len(chunk), features.audio_config.n_mels, frames), pad)
+        for row, item in enumerate(chunk):
+            tokens[row, : len(item.tokens)] = torch.tensor(item.tokens)
+            mels[row, :, : item.frames] = features.load_mel(item)
+        token_lengths = torch.tensor([len(item.tokens) for item in chunk])
+        mel_lengths = torch.tensor([item.frames for item in chunk])
+        speakers = torch.tensor([item.speaker for item in chunk])
+        with torch.random.fork_rng():
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=generator)))
+            predicted = model(tokens, token_lengths, mels, mel_lengths, speakers).postnet.float()
+        for row, item in enumerate(chunk):
+            _write_npy(out / "mels" / f"{item.id}.npy", predicted[row, :, : item.frames].numpy())
+    atomic_write_text(out / "manifest.json", json.dumps(manifest))
+    return len(todo)
+
+
+__all__ = ["GTA_KEY", "weights_digest", "write_gta_features"]
