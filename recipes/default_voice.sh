@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # The shipped default voice from nothing: a festival corpus (cmu_us_slt_arctic_hts, 4,100 sentences at
 # 16 kHz, 100 held out), features, the Tacotron and the WaveNet vocoder trained side by side (one core
-# each; the vocoder on ground-truth mels), both exported into the package in float16, then evaluated on
-# the held-out sentences; voice.json records which vocoder measured better (the voice's default).
+# each; the vocoder on ground-truth mels), both exported into the package in float16; then the Tacotron's
+# ground-truth-aligned mels (`wavetron gta`) and, on them, the mel -> linear network that Griffin-Lim
+# inverts through (both cores); then the evaluation on the held-out sentences. voice.json records which
+# vocoder measured better (the voice's default) and whether the mel -> linear network helps Griffin-Lim.
 #
-#   recipes/default_voice.sh [WORK_DIR] [MINUTES]
+#   recipes/default_voice.sh [WORK_DIR] [MINUTES] [MEL2LINEAR_MINUTES]
 #
 # Needs festival once, for the corpus: apt-get install festival festvox-us-slt-hts.
 # Every step resumes: the corpus and the features keep what is done, each training continues from the
 # newest checkpoint in WORK_DIR, or, when WORK_DIR has none, from the weights committed in the package
 # (--init), so a later sitting goes on where the shipped voice stands. Training stops after MINUTES
-# (default 120) with a checkpoint; run the script again to train longer.
+# (default 120; the mel -> linear network after MEL2LINEAR_MINUTES, default 45) with a checkpoint; run
+# the script again to train longer. The aligned mels go to a folder named by the Tacotron's weights.
 set -euo pipefail
 WORK=${1:-work/default-voice}
 MINUTES=${2:-120}
+M2L_MINUTES=${3:-45}
 PY=${PYTHON:-.venv/bin/python}
 VOICE=src/wavetron/voices/default
 mkdir -p "$WORK"
@@ -21,17 +25,22 @@ mkdir -p "$WORK"
 $PY -m wavetron corpus "$WORK/corpus" --engine festival --size 4100 --sample-rate 16000 --quiet
 $PY -m wavetron preprocess "$WORK/corpus" "$WORK/features" --config configs/voice-features.yaml --resume --quiet
 
-train() {  # MODEL CONFIG RUN_DIR SHIPPED_WEIGHTS
+train() {  # MODEL CONFIG RUN_DIR SHIPPED_WEIGHTS FEATURES THREADS MINUTES
     local init=()
     [ -f "$4" ] && init=(--init "$4")
-    # one core each; SIGINT after MINUTES makes the trainer checkpoint and exit
-    OMP_NUM_THREADS=1 timeout --signal=INT "${MINUTES}m" $PY -m wavetron train "$1" --config "$2" \
-        --data "$WORK/features" --out "$3" --resume "${init[@]}" > "$3.log" 2>&1 || true
+    # SIGINT after the given minutes makes the trainer checkpoint and exit
+    OMP_NUM_THREADS=$6 timeout --signal=INT "${7}m" $PY -m wavetron train "$1" --config "$2" \
+        --data "$5" --out "$3" --resume "${init[@]}" > "$3.log" 2>&1 || true
 }
-train tacotron configs/voice-tacotron.yaml "$WORK/tacotron" "$VOICE/tacotron.safetensors" &
-train wavenet configs/voice-wavenet.yaml "$WORK/wavenet" "$VOICE/vocoder.safetensors" &
+train tacotron configs/voice-tacotron.yaml "$WORK/tacotron" "$VOICE/tacotron.safetensors" "$WORK/features" 1 "$MINUTES" &
+train wavenet configs/voice-wavenet.yaml "$WORK/wavenet" "$VOICE/vocoder.safetensors" "$WORK/features" 1 "$MINUTES" &
 wait
 
 $PY -m wavetron export "$WORK/tacotron" --out "$VOICE/tacotron.safetensors" --dtype float16
 $PY -m wavetron export "$WORK/wavenet" --out "$VOICE/vocoder.safetensors" --dtype float16
+
+GTA="$WORK/gta-$(sha256sum "$VOICE/tacotron.safetensors" | cut -c1-12)"
+$PY -m wavetron gta "$VOICE/tacotron.safetensors" "$WORK/features" "$GTA" --quiet
+train mel2linear configs/voice-mel2linear.yaml "$WORK/mel2linear" "$VOICE/mel2linear.safetensors" "$GTA" 2 "$M2L_MINUTES"
+$PY -m wavetron export "$WORK/mel2linear" --out "$VOICE/mel2linear.safetensors" --dtype float16
 $PY recipes/evaluate_voice.py "$WORK" --out "$WORK/evaluation" --write-card

@@ -42,3 +42,24 @@ def speech_features(speech_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("speech") / "features"
     preprocess(speech_corpus, out, from_dict(Config, {"data": {"validation_size": 2}}), workers=1, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_tacotron_run(speech_features, tmp_path_factory) -> Path:
+    """A tiny Tacotron (r=2, at most 12 decoder steps) trained for two steps on :func:`speech_features`."""
+    import warnings
+
+    from wavetron.config import Config, from_dict
+    from wavetron.train import train
+
+    run = tmp_path_factory.mktemp("tiny") / "tacotron"
+    tacotron = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location_filters=4, location_kernel=5,
+                    prenet_dims=[16], decoder_dim=16, postnet_dim=8, postnet_convs=2, reduction_factor=2,
+                    max_decoder_steps=12)
+    config = from_dict(Config, {"tacotron": tacotron,
+                                "train": {"batch_size": 4, "max_steps": 2, "validate_every": 100,
+                                          "checkpoint_every": 100, "log_every": 100, "ema_decay": None}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train("tacotron", speech_features, run, config)
+    return run

@@ -10,29 +10,17 @@ import numpy as np
 import pytest
 
 from wavetron.cli import main
-from wavetron.config import Config, from_dict
+from wavetron.config import Config, from_dict, load_config
 from wavetron.data import AudioMelDataset, FeatureSet
 from wavetron.errors import DataError
 from wavetron.preprocess.gta import write_gta_features
-
-TINY_TACOTRON = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location_filters=4, location_kernel=5,
-                     prenet_dims=[16], decoder_dim=16, postnet_dim=8, postnet_convs=2, reduction_factor=2)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tacotron_run(speech_features, tmp_path_factory) -> Path:
-    from wavetron.train import train
-
-    run = tmp_path_factory.mktemp("gta") / "tacotron"
-    config = from_dict(Config, {"tacotron": TINY_TACOTRON,
-                                "train": {"batch_size": 4, "max_steps": 2, "validate_every": 100,
-                                          "checkpoint_every": 100, "log_every": 100, "ema_decay": None}})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("tacotron", speech_features, run, config)
-    return run
+def tacotron_run(tiny_tacotron_run) -> Path:
+    return tiny_tacotron_run
 
 
 def test_every_item_gets_an_aligned_mel_and_a_rerun_resumes(speech_features, tacotron_run, tmp_path):
@@ -66,8 +54,7 @@ def test_a_folder_of_other_weights_is_refused_not_mixed(speech_features, tacotro
     write_gta_features(tacotron_run, speech_features, out, batch_size=12, progress=False)
     retrained = tmp_path / "retrained"
     shutil.copytree(tacotron_run, retrained)
-    config = from_dict(Config, {"tacotron": TINY_TACOTRON,
-                                "train": {"batch_size": 4, "max_steps": 3, "ema_decay": None}})
+    config = load_config(retrained / "config.yaml", ["train.max_steps=3"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train("tacotron", speech_features, retrained, config, resume=True)

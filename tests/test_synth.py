@@ -16,11 +16,6 @@ from wavetron.config import Config, from_dict, to_dict
 from wavetron.errors import ConfigError, TextError
 from wavetron.synth import Synthesizer, split_sentences
 
-TINY_TACOTRON = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location_filters=4, location_kernel=5,
-                     prenet_dims=[16], decoder_dim=16, postnet_dim=8, postnet_convs=2, reduction_factor=2,
-                     max_decoder_steps=12)
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -30,18 +25,8 @@ def features(speech_features) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tacotron_run(features, tmp_path_factory) -> Path:
-    """A tiny Tacotron trained for two steps through the real trainer."""
-    from wavetron.train import train
-
-    run = tmp_path_factory.mktemp("synth") / "tacotron"
-    config = from_dict(Config, {"tacotron": TINY_TACOTRON,
-                                "train": {"batch_size": 4, "max_steps": 2, "validate_every": 100,
-                                          "checkpoint_every": 100, "log_every": 100, "ema_decay": None}})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train("tacotron", features, run, config)
-    return run
+def tacotron_run(tiny_tacotron_run) -> Path:
+    return tiny_tacotron_run
 
 
 def export(path: Path, model_name: str, config: Config) -> Path:
