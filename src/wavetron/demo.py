@@ -2,8 +2,8 @@
 
 Text -> mel by the shipped Tacotron, mel -> audio by the voice's default vocoder: its WaveNet (the
 compiled CPU loop, every sentence folded into segments generated together on all cores), or
-Griffin-Lim while the voice card (``voices/default/voice.json``) records that its WaveNet measures
-worse. The printout gives what each stage cost against the duration of the audio (the real-time
+Griffin-Lim (through the voice's mel -> linear network) while the voice card
+(``voices/default/voice.json``) records that its WaveNet measures worse. The printout gives what each stage cost against the duration of the audio (the real-time
 factor: below 1 is faster than real time).
 """
 from __future__ import annotations
@@ -48,7 +48,8 @@ def run(out: Path, text: str = SENTENCE, vocoder: str = "auto") -> None:
     save(out, audio, rate)
     seconds = len(audio) / rate
     timings = synthesizer.last_timings
-    name = "WaveNet (compiled CPU loop, folded)" if synthesizer.vocoder is not None else "Griffin-Lim"
+    name = ("WaveNet (compiled CPU loop, folded)" if synthesizer.vocoder is not None
+            else "mel2linear + Griffin-Lim" if synthesizer.mel2linear is not None else "Griffin-Lim")
     print(f'wavetron demo: "{text}"')
     if vocoder == "auto" and voice.why:
         other = "wavenet" if voice.default_vocoder == "griffin-lim" else "griffin-lim"
