@@ -155,7 +155,7 @@ class TrainConfig:
         _check(0 < self.decay_rate <= 1, "train.decay_rate", "a number in (0, 1]", self.decay_rate)
         _check(self.decay_steps > 0, "train.decay_steps", "a positive integer", self.decay_steps)
         _check(0 <= self.min_lr <= self.lr, "train.min_lr", f"a number in [0, lr ({self.lr:g})]", self.min_lr)
-        _check(all(m > 0 for m in self.milestones) and list(self.milestones) == sorted(self.milestones),
+        _check(all(m > 0 for m in self.milestones) and list(self.milestones) == sorted(set(self.milestones)),
                "train.milestones", "increasing positive step numbers", self.milestones)
         _check(0 < self.milestone_factor <= 1, "train.milestone_factor", "a number in (0, 1]", self.milestone_factor)
         _check(self.grad_clip is None or self.grad_clip > 0, "train.grad_clip", "a positive number or null",

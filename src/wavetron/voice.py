@@ -1,9 +1,9 @@
 """The default voice shipped inside the package: a Tacotron, a WaveNet vocoder and a mel -> linear network.
 
-Both were trained by ``recipes/default_voice.sh`` on a corpus made with ``wavetron corpus --engine
-festival`` (the cmu_us_slt_arctic_hts voice); the mel -> linear network, which Griffin-Lim inverts
-through, on that Tacotron's ground-truth-aligned mels. They are single-file exports (safetensors whose metadata
-holds the model name and its whole config), so they load offline with nothing else:
+The Tacotron and the WaveNet were trained by ``recipes/default_voice.sh`` on a corpus made with
+``wavetron corpus --engine festival`` (the cmu_us_slt_arctic_hts voice); the mel -> linear network, which
+Griffin-Lim inverts through, on that Tacotron's ground-truth-aligned mels. All are single-file exports
+(safetensors whose metadata holds the model name and its whole config), so they load offline with nothing else:
 
     >>> from wavetron import Synthesizer
     >>> audio, sample_rate = Synthesizer().synthesize("Hello there.")

@@ -35,6 +35,8 @@ def test_milestones_multiply_the_schedule_from_each_listed_step_on():
     assert learning_rate(10 ** 6, config) == pytest.approx(1e-6)
     with pytest.raises(ConfigError, match="train.milestones"):
         TrainConfig(milestones=[3000, 1500])
+    with pytest.raises(ConfigError, match="train.milestones"):
+        TrainConfig(milestones=[1500, 1500])  # a repeated step would apply its drop twice
 
 
 def test_noam_peaks_at_the_end_of_warmup_then_falls_as_inverse_sqrt():
