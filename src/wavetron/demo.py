@@ -3,8 +3,8 @@
 Text -> mel by the shipped Tacotron, mel -> audio by the voice's default vocoder: its WaveNet (the
 compiled CPU loop, every sentence folded into segments generated together on all cores), or
 Griffin-Lim (through the voice's mel -> linear network) while the voice card
-(``voices/default/voice.json``) records that its WaveNet measures worse. The printout gives what each stage cost against the duration of the audio (the real-time
-factor: below 1 is faster than real time).
+(``voices/default/voice.json``) records that its WaveNet measures worse. The printout gives what each
+stage cost against the duration of the audio (the real-time factor: below 1 is faster than real time).
 """
 from __future__ import annotations
 

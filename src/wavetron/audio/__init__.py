@@ -7,14 +7,14 @@
 
 Audio is ``(T,)`` or ``(B, T)`` float; spectrograms are channel-first ``(B, n_freq, frames)``.
 """
-from .features import (frame_count, hann_window, linear_spectrogram, mel_filterbank, mel_spectrogram,
-                       mel_spectrograms, stft)
+from .features import (frame_count, hann_window, linear_spectrogram, log_magnitude, mel_filterbank,
+                       mel_spectrogram, mel_spectrograms, stft)
 from .griffin_lim import griffin_lim, istft, mel_to_audio, mel_to_linear
 from .io import load, save
 from .signal import mulaw_decode, mulaw_encode, normalize_loudness, normalize_peak, trim_silence
 
 __all__ = [
     "load", "save", "trim_silence", "normalize_peak", "normalize_loudness", "mulaw_encode", "mulaw_decode",
-    "stft", "linear_spectrogram", "mel_filterbank", "mel_spectrogram", "mel_spectrograms", "frame_count",
+    "stft", "linear_spectrogram", "log_magnitude", "mel_filterbank", "mel_spectrogram", "mel_spectrograms", "frame_count",
     "hann_window", "istft", "griffin_lim", "mel_to_linear", "mel_to_audio",
 ]

@@ -145,6 +145,17 @@ def linear_spectrogram(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor
     return _unbatch(spec.transpose(1, 2).contiguous(), batched)
 
 
+def log_magnitude(audio: torch.Tensor, config: AudioConfig) -> torch.Tensor:
+    """``ln(max(|stft|, config.log_floor))`` whatever ``config.power``: ``(B, n_fft // 2 + 1, frames)``.
+
+    The log linear spectrogram that Tacotron 1's post-net and the mel -> linear network predict.
+    """
+    spec = linear_spectrogram(audio, config)
+    if config.power == 2.0:
+        spec = spec.sqrt()
+    return torch.log(spec.clamp_min(config.log_floor))
+
+
 @functools.lru_cache(maxsize=32)
 def _mel_blocks(basis: torch.Tensor, group: int) -> tuple[tuple[int, int, torch.Tensor], ...]:
     """Split a filterbank into runs of ``group`` filters, each with the bin range ``[lo, hi)`` it touches.

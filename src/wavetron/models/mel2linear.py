@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import AudioConfig, Config, Mel2LinearConfig
+from .attention import lengths_mask
 from .tacotron_layers import LinearPostnet
 
 
@@ -44,28 +45,16 @@ class MelToLinear(nn.Module):
             raise ValueError(f"expected log-mels shaped (B, {self.audio.n_mels}, T), got {tuple(mels.shape)}")
         out = self.postnet(mels, lengths)
         if lengths is not None:
-            mask = torch.arange(mels.shape[-1], device=mels.device).unsqueeze(0) < lengths.unsqueeze(1)
-            out = out.masked_fill(~mask.unsqueeze(1), self.pad_value)
+            out = out.masked_fill(~lengths_mask(lengths, mels.shape[-1]).unsqueeze(1), self.pad_value)
         return out
 
     @torch.no_grad()
     def magnitude(self, mels: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Linear magnitudes for Griffin-Lim: ``(B, n_mels, T)`` or ``(n_mels, T)`` -> ``(B, n_freq, T)`` or ``(n_freq, T)``."""
+        """``|STFT|`` for Griffin-Lim: ``(B, n_mels, T)`` or ``(n_mels, T)`` -> ``(B, n_freq, T)`` or ``(n_freq, T)``."""
         batched = mels.ndim == 3
         log = self(mels if batched else mels.unsqueeze(0), lengths).float()
         magnitude = log.clamp(max=math.log(self.audio.n_fft)).exp()  # no STFT of [-1, 1] audio is larger
-        if self.audio.power == 2.0:
-            magnitude = magnitude.pow(2)
         return magnitude if batched else magnitude.squeeze(0)
-
-    def target(self, audio: Tensor, frames: int) -> Tensor:
-        """Log linear magnitude ``(B, n_freq, frames)`` of audio ``(B, frames * hop)``."""
-        from ..audio import linear_spectrogram
-
-        spec = linear_spectrogram(audio.float(), self.audio)
-        if self.audio.power == 2.0:
-            spec = spec.sqrt()
-        return torch.log(spec.clamp_min(self.audio.log_floor))[..., :frames]
 
     def loss(self, batch) -> dict[str, Tensor]:
         """Masked L1 between predicted and real log linear magnitudes: keys ``loss`` and ``linear/l1``.
@@ -73,15 +62,17 @@ class MelToLinear(nn.Module):
         ``batch``: :class:`wavetron.data.Batch` with ``mels`` ``(B, n_mels, F)``, ``mel_lengths`` and the
         aligned ``audio`` ``(B, F * hop)``. Frames within ``edge`` of a window's ends are left out.
         """
+        from ..audio import log_magnitude
+
         frames = batch.mels.shape[-1]
         lengths = batch.mel_lengths if batch.mel_lengths is not None else torch.full(
             (batch.mels.shape[0],), frames, device=batch.mels.device)
         predicted = self(batch.mels, lengths).float()
-        target = self.target(batch.audio, frames)
-        positions = torch.arange(frames, device=predicted.device).unsqueeze(0)
-        mask = (positions >= self.edge) & (positions < lengths.unsqueeze(1) - self.edge)  # (B, F)
+        target = log_magnitude(batch.audio.float(), self.audio)[..., :frames]  # (B, n_freq, F)
+        mask = lengths_mask(lengths - self.edge, frames)  # (B, F)
+        mask[:, : self.edge] = False
         if not bool(mask.any()):  # windows too short for an interior frame: use every frame
-            mask = positions < lengths.unsqueeze(1)
+            mask = lengths_mask(lengths, frames)
         mask = mask.unsqueeze(1).float()
         l1 = ((predicted - target).abs() * mask).sum() / (mask.sum() * self.n_freq)
         return {"loss": l1, "linear/l1": l1.detach()}

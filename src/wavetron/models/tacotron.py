@@ -184,14 +184,11 @@ class Tacotron(nn.Module):
 
     def _linear_target(self, batch, frames: int) -> Tensor:
         """Log linear magnitude ``(B, n_fft // 2 + 1, frames)`` of the batch audio (tacotron1's target)."""
-        from ..audio import linear_spectrogram
+        from ..audio import log_magnitude
 
         if batch.audio is None:
             raise ValueError("the tacotron1 variant needs batch.audio for its linear-spectrogram target")
-        spec = linear_spectrogram(batch.audio.float(), self.audio)
-        if self.audio.power == 2.0:
-            spec = spec.sqrt()
-        spec = torch.log(spec.clamp_min(self.audio.log_floor))[..., :frames]
+        spec = log_magnitude(batch.audio.float(), self.audio)[..., :frames]
         return F.pad(spec, (0, frames - spec.shape[-1]), value=self.pad_value)
 
     # ------------------------------------------------------------------ inference

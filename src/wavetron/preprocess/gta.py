@@ -13,11 +13,10 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..errors import DataError
-from ..io import atomic_path, atomic_write_text
+from ..io import atomic_save_npy, atomic_write_text
 
 GTA_KEY = "gta"  # manifest key naming the Tacotron that made the mels
 SETTINGS = "gta.json"  # written first: which Tacotron's mels an interrupted run was writing
@@ -30,11 +29,6 @@ def weights_digest(model: torch.nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().float().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def _write_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, array)
 
 
 @torch.no_grad()
@@ -58,7 +52,7 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     """
     from tqdm import tqdm
 
-    from ..data import FeatureSet
+    from ..data import FeatureSet, TextMelDataset
     from ..models.tacotron import Tacotron
     from ..train import load_model_checkpoint
 
@@ -93,27 +87,18 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     manifest = json.loads(features.manifest_path.read_text(encoding="utf-8"))
     manifest[GTA_KEY] = made_by
 
-    todo = [item for item in features.items() if not (out / "mels" / f"{item.id}.npy").is_file()]
-    todo.sort(key=lambda item: item.frames)
+    data = TextMelDataset(features, split=None)
+    todo = [i for i, item in enumerate(data.items) if not (out / "mels" / f"{item.id}.npy").is_file()]
+    todo.sort(key=lambda i: data.lengths[i])
     generator = torch.Generator().manual_seed(seed)
-    pad = float(np.log(features.audio_config.log_floor))
     for start in tqdm(range(0, len(todo), batch_size), disable=not progress, unit="batch"):
-        chunk = todo[start: start + batch_size]
-        frames = max(item.frames for item in chunk)
-        frames += -frames % model.r
-        tokens = torch.zeros(len(chunk), max(len(item.tokens) for item in chunk), dtype=torch.long)
-        mels = torch.full((len(chunk), features.audio_config.n_mels, frames), pad)
-        for row, item in enumerate(chunk):
-            tokens[row, : len(item.tokens)] = torch.tensor(item.tokens)
-            mels[row, :, : item.frames] = features.load_mel(item)
-        token_lengths = torch.tensor([len(item.tokens) for item in chunk])
-        mel_lengths = torch.tensor([item.frames for item in chunk])
-        speakers = torch.tensor([item.speaker for item in chunk])
+        batch = data.collate([data[i] for i in todo[start: start + batch_size]], frames_multiple=model.r)
         with torch.random.fork_rng():
             torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=generator)))
-            predicted = model(tokens, token_lengths, mels, mel_lengths, speakers).postnet.float()
-        for row, item in enumerate(chunk):
-            _write_npy(out / "mels" / f"{item.id}.npy", predicted[row, :, : item.frames].numpy())
+            predicted = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
+                              batch.speakers).postnet.float()
+        for row, item_id in enumerate(batch.ids):
+            atomic_save_npy(out / "mels" / f"{item_id}.npy", predicted[row, :, : int(batch.mel_lengths[row])].numpy())
     atomic_write_text(out / "manifest.json", json.dumps(manifest))
     return len(todo)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import AudioConfig, DataConfig, TextConfig
 from ..errors import WavetronError
-from ..io import atomic_path
+from ..io import atomic_save_npy
 from .metadata import BadItem, MetadataEntry
 
 AUDIO_DIR = "audio"
@@ -121,8 +121,8 @@ def _compute(job: ItemJob, audio_path: Path, mel_path: Path) -> tuple[int, int]:
     # Loudness gain can push peaks past full scale; mu-law and int16 exports need [-1, 1].
     signal = torch.nn.functional.pad(signal.float().clamp(-1.0, 1.0), (0, samples - signal.numel()))
     mel = mel_of_processed(signal, job.audio)
-    _save_npy(audio_path, signal.numpy().astype(np.float32))
-    _save_npy(mel_path, mel.numpy().astype(np.float32))  # written last: its presence marks a complete item
+    atomic_save_npy(audio_path, signal.numpy().astype(np.float32))
+    atomic_save_npy(mel_path, mel.numpy().astype(np.float32))  # written last: its presence marks a complete item
     return samples, frames
 
 
@@ -189,11 +189,6 @@ def _existing_shape(audio_path: Path, mel_path: Path, config: AudioConfig) -> tu
     if audio.shape[0] != mel.shape[1] * config.hop_length or mel.shape[1] == 0:
         return None
     return int(audio.shape[0]), int(mel.shape[1])
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, array)
 
 
 def _audio_error(message: str) -> WavetronError:
