@@ -193,6 +193,31 @@ def test_audio_mel_short_items_and_bad_window(features):
         AudioMelDataset(fs, "train", window_frames=0)
 
 
+def test_audio_mel_context_frames_surround_the_window(features):
+    c, window = 5, 12
+    plain = AudioMelDataset(features, "train", window_frames=window, seed=4)
+    dataset = AudioMelDataset(features, "train", window_frames=window, seed=4, context_frames=c)
+    fs = dataset.features
+    seen_edge = False
+    for index in range(len(dataset)):
+        item, base = dataset[index], plain[index]
+        start, frames = dataset.window_start(index), dataset.items[index].frames
+        assert torch.equal(item["audio"], base["audio"]) and item["mel_context"] == c
+        assert item["mel"].shape == (80, window + 2 * c)
+        assert torch.equal(item["mel"][:, c:c + window], base["mel"])
+        full = torch.nn.functional.pad(fs.load_mel(dataset.items[index]), (c, c))  # zeros beyond the utterance
+        assert torch.equal(item["mel"], full[:, start:start + window + 2 * c])
+        seen_edge |= start < c or start + window + c > frames
+    assert seen_edge  # a window near an utterance edge was padded
+    batch = dataset.collate([dataset[0], dataset[1]])
+    assert batch.mel_context == c and batch.mels.shape == (2, 80, window + 2 * c)
+    assert plain.collate([plain[0]]).mel_context == 0
+    with pytest.raises(ValueError, match="different mel context"):
+        collate_audio_mel([dataset[0], plain[1]])
+    with pytest.raises(ConfigError, match="context_frames"):
+        AudioMelDataset(features, "train", window_frames=window, context_frames=-1)
+
+
 # --- LengthBucketSampler -----------------------------------------------------------------------------------
 
 LENGTHS = np.random.default_rng(0).integers(20, 900, size=103).tolist()

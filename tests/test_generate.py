@@ -25,11 +25,14 @@ def tiny(**kw) -> WaveNet:
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.mark.parametrize("kind", ["softmax", "mol", "speaker", "unconditional"])
+@pytest.mark.parametrize("kind", ["softmax", "mol", "speaker", "unconditional", "encoder"])
 def test_teacher_forced_logits_match_forward(kind):
     kw = {"mol": dict(output="mol", mixtures=4), "speaker": dict(n_speakers=3, speaker_channels=4),
-          "unconditional": dict(cond_channels=0)}.get(kind, {})
+          "unconditional": dict(cond_channels=0),
+          "encoder": dict(encoder_blocks=2, encoder_channels=12, encoder_kernel=3)}.get(kind, {})
     model = tiny(**kw)
+    if model.encoder is not None:  # its output convs start at zero: make the encoder do something
+        torch.nn.init.normal_(model.encoder.blocks[0][2].weight, std=0.3)
     T = 150
     audio = torch.rand(2, T) * 1.8 - 0.9
     target = model.encode_audio(audio)

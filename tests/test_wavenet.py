@@ -136,3 +136,35 @@ def test_presets_load_and_build():
         assert m.dims.upsample_scales == (4, 4, 4, 4)
     assert small.receptive_field == 253 and big.receptive_field == 505
     assert isinstance(Config(), Config)
+
+
+def test_mel_encoder_starts_as_the_identity_and_then_changes_the_output():
+    plain, encoded = tiny(), tiny(encoder_blocks=2, encoder_channels=12, encoder_kernel=3)
+    encoded.load_state_dict({**encoded.state_dict(), **plain.state_dict()})
+    x = torch.randint(0, 256, (2, 40))
+    mel = torch.randn(2, 8, 10)
+    assert torch.equal(plain(x, mel), encoded(x, mel))
+    torch.nn.init.normal_(encoded.encoder.blocks[1][2].weight, std=0.3)
+    assert (plain(x, mel) - encoded(x, mel)).abs().max() > 1e-3
+
+
+def test_mel_context_gives_the_whole_utterance_conditioning():
+    """A window with mel_reach frames of context on each side sees what the whole utterance sees."""
+    from wavetron.models.wavenet import mel_reach
+
+    model = tiny(encoder_blocks=2, encoder_channels=12, encoder_kernel=3)
+    torch.nn.init.normal_(model.encoder.blocks[0][2].weight, std=0.3)
+    c = mel_reach(model.dims)
+    mel = torch.randn(1, 8, 30)
+    cond, _ = model.condition(mel, None)  # (1, 8, 120)
+    start, frames = 10, 6
+    window, _ = model.condition(mel[..., start - c:start + frames + c], None, mel_context=c)
+    assert window.shape == (1, 8, frames * 4)
+    assert torch.allclose(window, cond[..., start * 4:(start + frames) * 4], atol=1e-5)
+    bare, _ = model.condition(mel[..., start:start + frames], None)  # no context: the edges see zeros
+    assert not torch.allclose(bare, cond[..., start * 4:(start + frames) * 4], atol=1e-3)
+
+
+def test_encoder_kernel_must_be_odd():
+    with pytest.raises(ConfigError, match="wavenet.encoder_kernel"):
+        load_config(None, ["wavenet.encoder_kernel=4"])

@@ -146,3 +146,35 @@ def test_vocode_refuses_mel_of_other_settings(trained, one_clip, tmp_path):
     result = run_cli("vocode", str(wrong), "--vocoder", str(trained), "--out", str(tmp_path / "y.wav"))
     assert result.returncode == 2 and "64 mel bins" in result.stderr and "expects 80" in result.stderr
     assert not (tmp_path / "x.wav").exists() and not (tmp_path / "y.wav").exists()
+
+
+def test_init_grows_a_trained_vocoder_by_a_mel_encoder(trained, one_clip, tmp_path, capsys):
+    """--init from a vocoder without a mel encoder: its weights load, the new encoder starts as the identity."""
+    from wavetron.train import load_model_checkpoint, train
+
+    config = from_dict(Config, {**to_dict(tiny_config(1)),
+                                "wavenet": {**to_dict(tiny_config(1))["wavenet"], "encoder_blocks": 1}})
+    config = from_dict(Config, {**to_dict(config), "train": {**to_dict(config)["train"], "warmup_steps": 10**7}})
+    torch.set_num_threads(1)
+    train("wavenet", one_clip, tmp_path / "grown", config, init=trained)
+    assert "tensors not in it keep their initial values (encoder.blocks.0" in capsys.readouterr().err
+    source, _ = load_model_checkpoint(trained)
+    grown, _ = load_model_checkpoint(tmp_path / "grown")
+    assert grown.encoder is not None and source.encoder is None
+    batch = clip_batch(one_clip)
+    with torch.no_grad():  # one step at a vanishing learning rate: the same function as the source
+        assert abs(float(grown.loss(batch)["loss"]) - float(source.loss(batch)["loss"])) < 1e-3
+    # the other way round is refused: the encoder's weights have no place in a plain vocoder
+    with pytest.raises(Exception, match="do not fit the configured wavenet"):
+        train("wavenet", one_clip, tmp_path / "shrunk", tiny_config(1), init=tmp_path / "grown")
+
+
+def test_training_windows_carry_the_conditioning_reach(one_clip):
+    from wavetron.models.wavenet import dims_from_config, mel_reach, wavenet_datasets
+
+    config = tiny_config(1)
+    train_set, val_set, collate = wavenet_datasets(one_clip, config)
+    reach = mel_reach(dims_from_config(config))
+    assert train_set.context_frames == val_set.context_frames == reach == 3  # upsampling 4*4*4*4 reaches 3 frames
+    batch = collate([train_set[0]])
+    assert batch.mel_context == reach and batch.mels.shape[-1] == 12 + 2 * reach

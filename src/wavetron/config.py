@@ -195,6 +195,9 @@ class WaveNetConfig:
     log_scale_min: float = -7.0  # floor of the logistic log scales
     local_conditioning: bool = True  # condition on mel; false: unconditional audio model
     upsample_scales: list[int] = field(default_factory=lambda: [4, 4, 4, 4])  # must multiply to audio.hop_length
+    encoder_blocks: int = 0  # residual conv blocks over the mel frames before upsampling; 0: none
+    encoder_channels: int = 128  # channels inside an encoder block
+    encoder_kernel: int = 3  # frames seen by an encoder block's first conv (odd)
     n_speakers: int = 0  # > 1: global conditioning on a learned speaker embedding
     speaker_channels: int = 16
     dropout: float = 0.0
@@ -211,6 +214,10 @@ class WaveNetConfig:
         _check(len(self.upsample_scales) > 0 and all(s > 0 for s in self.upsample_scales), "wavenet.upsample_scales",
                "a list of positive integers", self.upsample_scales)
         _check(self.n_speakers >= 0, "wavenet.n_speakers", "an integer >= 0", self.n_speakers)
+        _check(self.encoder_blocks >= 0, "wavenet.encoder_blocks", "an integer >= 0", self.encoder_blocks)
+        _check(self.encoder_channels > 0, "wavenet.encoder_channels", "a positive integer", self.encoder_channels)
+        _check(self.encoder_kernel > 0 and self.encoder_kernel % 2 == 1, "wavenet.encoder_kernel",
+               "a positive odd integer", self.encoder_kernel)
         _check(0 <= self.dropout < 1, "wavenet.dropout", "a number in [0, 1)", self.dropout)
         _check(self.validation_seconds >= 0, "wavenet.validation_seconds", "a number >= 0", self.validation_seconds)
 

@@ -43,6 +43,8 @@ class Batch:
         mels: ``(B, n_mels, frames)`` float log-mels; mel_lengths ``(B,)`` long.
         audio: ``(B, T)`` float in [-1, 1], padded with 0; audio_lengths ``(B,)`` long.
         speakers: ``(B,)`` long indices into the manifest's speaker names.
+        mel_context: mel frames before the audio's first frame (and after its last): frame
+            ``mel_context + f`` of ``mels`` is the frame of samples ``[f * hop, (f + 1) * hop)``.
     """
 
     ids: list[str]
@@ -53,6 +55,7 @@ class Batch:
     audio: Tensor | None = None
     audio_lengths: Tensor | None = None
     speakers: Tensor | None = None
+    mel_context: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -223,13 +226,20 @@ def collate_text_mel(items: Sequence[dict], mel_pad: float = math.log(1e-5), fra
 
 
 def collate_audio_mel(items: Sequence[dict], mel_pad: float = math.log(1e-5)) -> Batch:
-    """Pad AudioMelDataset items into a Batch: audio (B, T) padded with 0, mels (B, n_mels, F), speakers (B,)."""
+    """Pad AudioMelDataset items into a Batch: audio (B, T) padded with 0, mels (B, n_mels, F), speakers (B,).
+
+    Items may carry ``"mel_context"`` (the same for all of them; see :class:`AudioMelDataset`).
+    """
     if not items:
         raise ValueError("collate_audio_mel: no items")
+    contexts = {item.get("mel_context", 0) for item in items}
+    if len(contexts) > 1:
+        raise ValueError(f"collate_audio_mel: items with different mel context ({sorted(contexts)})")
     audio, audio_lengths = _pad_stack([item["audio"] for item in items], 0.0)
     mels, mel_lengths = _pad_stack([item["mel"] for item in items], mel_pad)
     return Batch(ids=[item["id"] for item in items], mels=mels, mel_lengths=mel_lengths, audio=audio,
-                 audio_lengths=audio_lengths, speakers=torch.tensor([item["speaker"] for item in items]))
+                 audio_lengths=audio_lengths, speakers=torch.tensor([item["speaker"] for item in items]),
+                 mel_context=contexts.pop())
 
 
 def _features(features: str | Path | FeatureSet) -> FeatureSet:
@@ -269,14 +279,21 @@ class AudioMelDataset(torch.utils.data.Dataset):
     resumed run sees exactly the windows it would have seen. Utterances shorter than the window are
     returned whole (collate pads them and records their lengths). ``window_frames=None`` returns
     whole utterances, e.g. for validation.
+
+    ``context_frames = c`` adds the c mel frames before and after the window (zeros beyond the
+    utterance, as a generator pads): a model whose conditioning reaches c frames then sees the same
+    conditioning for the window's samples as for the whole utterance. Items carry ``"mel_context": c``.
     """
 
     collate = staticmethod(collate_audio_mel)
 
     def __init__(self, features_dir: str | Path | FeatureSet, split: str | None = "train",
-                 window_frames: int | None = None, seed: int = 0):
+                 window_frames: int | None = None, seed: int = 0, context_frames: int = 0):
         if window_frames is not None and window_frames < 1:
             raise ConfigError(f"window_frames: expected a positive integer or None, got {window_frames}")
+        if context_frames < 0:
+            raise ConfigError(f"context_frames: expected an integer >= 0, got {context_frames}")
+        self.context_frames = context_frames
         self.features = _features(features_dir)
         self.items = self.features.items(split)
         self.window_frames = window_frames
@@ -306,9 +323,12 @@ class AudioMelDataset(torch.utils.data.Dataset):
         item = self.items[index]
         start = self.window_start(index)
         stop = item.frames if self.window_frames is None else min(item.frames, start + self.window_frames)
-        mel = self.features.load_mel(item, start, stop)  # (n_mels, F)
+        c = self.context_frames
+        mel = self.features.load_mel(item, max(0, start - c), stop + c)  # (n_mels, F + up to 2c)
+        if c:
+            mel = torch.nn.functional.pad(mel, (max(0, c - start), max(0, stop + c - item.frames)))
         audio = self.features.load_audio(item, start * self.hop_length, stop * self.hop_length)  # (F * hop,)
-        return {"id": item.id, "audio": audio, "mel": mel, "speaker": item.speaker}
+        return {"id": item.id, "audio": audio, "mel": mel, "speaker": item.speaker, "mel_context": c}
 
 
 def lengths_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
@@ -317,17 +337,18 @@ def lengths_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
     return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
 
 
-def window_datasets(features_dir: str | Path, config, window_frames: int
+def window_datasets(features_dir: str | Path, config, window_frames: int, context_frames: int = 0
                     ) -> tuple[AudioMelDataset, AudioMelDataset, Any]:
     """Train and validation :class:`AudioMelDataset` of ``window_frames``-frame windows, and their collate.
 
     Training draws new windows every epoch; validation always sees the same ones (epoch 0).
+    ``context_frames``: mel frames added on each side of a window (see :class:`AudioMelDataset`).
 
     Raises:
         ConfigError: the features were made with other audio settings than ``config.audio``.
     """
-    train = AudioMelDataset(features_dir, "train", window_frames, seed=config.train.seed)
-    val = AudioMelDataset(features_dir, "val", window_frames, seed=config.train.seed + 1)
+    train = AudioMelDataset(features_dir, "train", window_frames, config.train.seed, context_frames)
+    val = AudioMelDataset(features_dir, "val", window_frames, config.train.seed + 1, context_frames)
     stored = train.features.audio_config
     if stored.feature_hash() != config.audio.feature_hash():
         raise ConfigError(f"{features_dir}: features were made with {stored.describe()}, the config asks for "

@@ -1,4 +1,4 @@
-"""Building blocks of the WaveNet: mel upsampling and the gated residual layer.
+"""Building blocks of the WaveNet: the mel encoder, mel upsampling and the gated residual layer.
 
 Tensors are channel-first: ``(B, C, T)``.
 """
@@ -9,6 +9,47 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+class MelEncoder(nn.Module):
+    """Residual convolutions over mel frames, before upsampling: ``mel + W_2 relu(W_1 * mel)`` per block.
+
+    The per-layer conditioning of a WaveNet is linear in the (upsampled) log-mel; these blocks give it
+    a nonlinear view of a few neighbouring frames at frame rate, where it costs a hop's fraction of a
+    per-sample layer. Every block's output conv starts at zero, so a new encoder is the identity and
+    weights of a WaveNet without one load unchanged. Channel count and frame count are kept.
+
+    Args:
+        channels: mel bins. hidden: channels inside a block. kernel: odd width of the first conv (frames).
+        blocks: number of residual blocks.
+    """
+
+    def __init__(self, channels: int, hidden: int, kernel: int, blocks: int) -> None:
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"mel encoder kernel must be odd (centred on its frame), got {kernel}")
+        self.blocks = nn.ModuleList()
+        for _ in range(blocks):
+            block = nn.Sequential(nn.Conv1d(channels, hidden, kernel, padding=kernel // 2), nn.ReLU(),
+                                  nn.Conv1d(hidden, channels, 1))
+            nn.init.zeros_(block[2].weight)
+            nn.init.zeros_(block[2].bias)
+            self.blocks.append(block)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """``(B, n_mels, F)`` -> ``(B, n_mels, F)``; frames outside the utterance count as zeros."""
+        for block in self.blocks:
+            mel = mel + block(mel)
+        return mel
+
+
+def upsample_margin(scales) -> int:
+    """Frames of zero padding :class:`UpsampleNetwork` puts on each side: its reach in frames, rounded up, + 1."""
+    reach, rate = 0.0, 1
+    for scale in scales:
+        rate *= int(scale)
+        reach += int(scale) / rate
+    return math.ceil(reach) + 1
 
 
 class UpsampleNetwork(nn.Module):
@@ -42,11 +83,7 @@ class UpsampleNetwork(nn.Module):
         # frames of zero padding on each side: at least the network's reach in frames, so every
         # output sample sees real or zero frames only, never a stage's own boundary effect. The map
         # frames -> samples is then exactly shift-invariant (see :meth:`frame_weights`).
-        reach, rate = 0.0, 1
-        for scale in scales:
-            rate *= scale
-            reach += scale / rate
-        self.margin = math.ceil(reach) + 1
+        self.margin = upsample_margin(scales)
 
     def stages(self, mel: torch.Tensor) -> torch.Tensor:
         """The stretch + smoothing stages without padding: ``(B, C, F)`` -> ``(B, C, F * hop)``."""

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import ResidualLayer, UpsampleNetwork
+from .layers import MelEncoder, ResidualLayer, UpsampleNetwork, upsample_margin
 from .mol import mol_nll
 
 
@@ -53,6 +53,9 @@ class WaveNetDims:
     cond_channels: int = 80  # mel bins; 0: no local conditioning
     upsample_scales: tuple[int, ...] = (4, 4, 4, 4)
     hop_length: int = 256
+    encoder_blocks: int = 0  # residual conv blocks over the mel frames before upsampling (MelEncoder)
+    encoder_channels: int = 128
+    encoder_kernel: int = 3
     n_speakers: int = 0  # > 1: global conditioning
     speaker_channels: int = 16
     dropout: float = 0.0
@@ -83,6 +86,8 @@ class WaveNet(nn.Module):
             self.input = nn.Conv1d(1, R, 1)
             self.out_channels = 3 * dims.mixtures
         self.upsample = UpsampleNetwork(dims.upsample_scales, dims.hop_length) if dims.cond_channels else None
+        self.encoder = (MelEncoder(dims.cond_channels, dims.encoder_channels, dims.encoder_kernel, dims.encoder_blocks)
+                        if dims.cond_channels and dims.encoder_blocks else None)
         self.speaker = nn.Embedding(dims.n_speakers, dims.speaker_channels) if dims.n_speakers > 1 else None
         global_channels = dims.speaker_channels if self.speaker is not None else 0
         self.layers = nn.ModuleList(
@@ -130,16 +135,23 @@ class WaveNet(nn.Module):
             return self.input(x_in).transpose(1, 2)
         return self.input(x_in.unsqueeze(1).to(self.input.weight.dtype))
 
-    def condition(self, mel: torch.Tensor | None, speakers: torch.Tensor | None,
+    def condition(self, mel: torch.Tensor | None, speakers: torch.Tensor | None, mel_context: int = 0,
                   ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Upsampled mel ``(B, n_mels, frames * hop)`` and speaker embedding ``(B, E, 1)`` (None when unused)."""
+        """Upsampled mel ``(B, n_mels, (frames - 2 * mel_context) * hop)`` and speaker embedding ``(B, E, 1)``.
+
+        Either is None when unused. ``mel_context`` frames on each side of ``mel`` are read but not
+        upsampled into the output (see :class:`~wavetron.data.AudioMelDataset`).
+        """
         cond = None
         if self.upsample is not None:
             if mel is None:
                 raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
             if mel.shape[1] != self.dims.cond_channels:
                 raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {self.dims.cond_channels}")
-            cond = self.upsample(mel)
+            cond = self.upsample(self.encode_mel(mel))
+            if mel_context:
+                hop = self.dims.hop_length
+                cond = cond[..., mel_context * hop:cond.shape[-1] - mel_context * hop]
         glob = None
         if self.speaker is not None:
             if speakers is None:
@@ -147,16 +159,21 @@ class WaveNet(nn.Module):
             glob = self.speaker(speakers).unsqueeze(-1)
         return cond, glob
 
+    def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """``(B, n_mels, F)`` -> the frames the layers are conditioned on (the mel encoder's, when present)."""
+        return mel if self.encoder is None else self.encoder(mel)
+
     def forward(self, x_in: torch.Tensor, mel: torch.Tensor | None = None,
-                speakers: torch.Tensor | None = None) -> torch.Tensor:
+                speakers: torch.Tensor | None = None, mel_context: int = 0) -> torch.Tensor:
         """The parallel (teacher-forced) pass.
 
         Args:
             x_in: ``(B, T)`` shifted input (see :meth:`shift`), classes or values.
-            mel: ``(B, n_mels, frames)`` with ``frames * hop >= T``. speakers: ``(B,)`` speaker ids.
+            mel: ``(B, n_mels, frames)`` with ``(frames - 2 * mel_context) * hop >= T``.
+            speakers: ``(B,)`` speaker ids. mel_context: frames of ``mel`` before (and after) the audio's.
         Returns: ``(B, out_channels, T)`` logits or mixture parameters.
         """
-        cond, glob = self.condition(mel, speakers)
+        cond, glob = self.condition(mel, speakers, mel_context)
         return self.run(x_in, cond, glob)
 
     def run(self, x_in: torch.Tensor, cond: torch.Tensor | None, glob: torch.Tensor | None) -> torch.Tensor:
@@ -186,7 +203,7 @@ class WaveNet(nn.Module):
                            ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         """The conditioning of all layers at frame rate, for the generators.
 
-        Every layer's 1x1 conditioning conv is applied to the (zero-padded) mel frames in one matmul,
+        Every layer's 1x1 conditioning conv is applied to the (zero-padded, encoded) mel frames in one matmul,
         before upsampling: the upsampling network is linear and per-bin, so the two commute, and a
         frame projected once serves ``hop_length`` samples. A sample's term is then
         ``sum_q u[j, q] * frames[f + q]`` with ``u`` from :meth:`UpsampleNetwork.frame_weights`.
@@ -209,7 +226,7 @@ class WaveNet(nn.Module):
             return None, const.contiguous(), None
         m = self.upsample.margin
         weight = torch.cat([layer.cond.weight[:, :, 0] for layer in self.layers])  # (L*G, n_mels)
-        padded = F.pad(mel, (m, m)).transpose(1, 2)  # (B, F + 2m, n_mels)
+        padded = F.pad(self.encode_mel(mel), (m, m)).transpose(1, 2)  # (B, F + 2m, n_mels)
         frames = (padded @ weight.t()).view(batch, -1, L, G)
         return frames.contiguous(), const.contiguous(), self.upsample.frame_weights()
 
@@ -242,7 +259,7 @@ class WaveNet(nn.Module):
         target = self.encode_audio(audio)
         mel = batch.mels if self.conditional else None
         speakers = batch.speakers if self.speaker is not None else None
-        out = self(self.shift(target), mel, speakers)
+        out = self(self.shift(target), mel, speakers, getattr(batch, "mel_context", 0))
         mask = None
         if batch.audio_lengths is not None:
             mask = torch.arange(audio.shape[1], device=audio.device)[None] < batch.audio_lengths[:, None]
@@ -278,7 +295,8 @@ def dims_from_config(config) -> WaveNetDims:
         layers=w.layers, stacks=w.stacks, residual_channels=w.residual_channels, gate_channels=w.gate_channels,
         skip_channels=w.skip_channels, kernel_size=w.kernel_size, output=w.output, classes=a.mulaw_channels,
         mixtures=w.mixtures, log_scale_min=w.log_scale_min, cond_channels=a.n_mels if w.local_conditioning else 0,
-        upsample_scales=tuple(w.upsample_scales), hop_length=a.hop_length, n_speakers=w.n_speakers,
+        upsample_scales=tuple(w.upsample_scales), hop_length=a.hop_length, encoder_blocks=w.encoder_blocks,
+        encoder_channels=w.encoder_channels, encoder_kernel=w.encoder_kernel, n_speakers=w.n_speakers,
         speaker_channels=w.speaker_channels, dropout=w.dropout)
 
 
@@ -301,13 +319,14 @@ class WaveNetVocoder(WaveNet):
         if self.validation_seconds <= 0 or batch.audio is None:
             return {}
         rate = self.audio.sample_rate if self.audio is not None else 22050
-        hop = self.dims.hop_length
+        hop, c = self.dims.hop_length, getattr(batch, "mel_context", 0)
         frames = batch.mels.shape[-1] if self.conditional else 0
         if batch.mel_lengths is not None and self.conditional:
             frames = int(batch.mel_lengths[0])
+        frames -= 2 * c
         length = int(batch.audio_lengths[0]) if batch.audio_lengths is not None else batch.audio.shape[1]
         length = min(length, max(hop, int(self.validation_seconds * rate) // hop * hop))
-        mel = batch.mels[:1, :, :min(frames, -(-length // hop))] if self.conditional else None
+        mel = batch.mels[:1, :, c:c + min(frames, -(-length // hop))] if self.conditional else None
         speakers = batch.speakers[:1] if self.speaker is not None else None
         wave = self.generate(mel, speakers, length=length, seed=0)[0]
         real = batch.audio[0, :length]
@@ -326,11 +345,22 @@ def build_wavenet(config) -> WaveNetVocoder:
         raise ConfigError(f"{key}: {err}") from None
 
 
+def mel_reach(dims: WaveNetDims) -> int:
+    """Mel frames on each side of a sample's frame that its conditioning depends on (a bound)."""
+    return upsample_margin(dims.upsample_scales) + dims.encoder_blocks * (dims.encoder_kernel // 2)
+
+
 def wavenet_datasets(features_dir, config):
-    """Random windows of ``wavenet.window_frames`` frames for training; the same windows (epoch 0) for validation."""
+    """Random windows of ``wavenet.window_frames`` frames for training; the same windows (epoch 0) for validation.
+
+    Windows carry :func:`mel_reach` frames of mel context on each side, so that the conditioning of
+    every sample of a window is what it is in the whole utterance, as in generation.
+    """
     from ..data import window_datasets
 
-    return window_datasets(features_dir, config, config.wavenet.window_frames)
+    dims = dims_from_config(config)
+    context = mel_reach(dims) if dims.cond_channels else 0
+    return window_datasets(features_dir, config, config.wavenet.window_frames, context)
 
 
 def _register() -> None:
@@ -341,5 +371,5 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["WaveNet", "WaveNetDims", "WaveNetVocoder", "build_wavenet", "dims_from_config", "mulaw_expand",
+__all__ = ["WaveNet", "WaveNetDims", "WaveNetVocoder", "build_wavenet", "dims_from_config", "mel_reach", "mulaw_expand",
            "mulaw_quantize", "wavenet_datasets"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -114,11 +115,25 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
         distributed.cleanup(dist)
 
 
-def _initialise(model, model_name: str, init: str | Path) -> None:
-    """Load the weights of ``init`` (a run, checkpoint or export of the same model and shape)."""
+def _initialise(model, model_name: str, init: str | Path) -> list[str]:
+    """Load the weights of ``init`` (a run, checkpoint or export of the same model).
+
+    The model may have parameters that ``init`` lacks (a part added to a trained model, such as a
+    WaveNet's mel encoder): they keep their initial values and are named on stderr. Every tensor of
+    ``init`` must exist in the model with the same shape. Returns the names of the parameters kept.
+    """
     from .export import load_weights_into, read_model_weights
 
     name, _, weights = read_model_weights(init)
     if name != model_name:
         raise ConfigError(f"--init {init}: a {name} model, expected {model_name}")
+    own = model.state_dict()
+    kept = [key for key in own if key not in weights]
+    if kept and not set(weights) - set(own):
+        weights = {**{key: own[key] for key in kept}, **weights}
+        print(f"--init {init}: {len(kept)} tensors not in it keep their initial values "
+              f"({', '.join(kept[:4])}{', ...' if len(kept) > 4 else ''})", file=sys.stderr)
+    else:
+        kept = []
     load_weights_into(model, weights, init, model_name)
+    return kept
