@@ -25,11 +25,12 @@ def tiny(**kw) -> WaveNet:
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.mark.parametrize("kind", ["softmax", "mol", "speaker", "unconditional", "encoder"])
+@pytest.mark.parametrize("kind", ["softmax", "mol", "speaker", "unconditional", "encoder", "preemphasis"])
 def test_teacher_forced_logits_match_forward(kind):
     kw = {"mol": dict(output="mol", mixtures=4), "speaker": dict(n_speakers=3, speaker_channels=4),
           "unconditional": dict(cond_channels=0),
-          "encoder": dict(encoder_blocks=2, encoder_channels=12, encoder_kernel=3)}.get(kind, {})
+          "encoder": dict(encoder_blocks=2, encoder_channels=12, encoder_kernel=3),
+          "preemphasis": dict(preemphasis=0.85)}.get(kind, {})
     model = tiny(**kw)
     if model.encoder is not None:  # its output convs start at zero: make the encoder do something
         torch.nn.init.normal_(model.encoder.blocks[0][2].weight, std=0.3)
@@ -44,6 +45,7 @@ def test_teacher_forced_logits_match_forward(kind):
         assert out.logits.shape == ref.shape
         assert (out.logits - ref).abs().max() < 1e-4, path
         assert torch.equal(out.samples.to(target.dtype), target)  # a full prompt is reproduced as given
+        assert torch.allclose(out.audio, model.decode_audio(target), atol=1e-6)
 
 
 def test_argmax_paths_identical_for_2000_steps():

@@ -168,3 +168,23 @@ def test_mel_context_gives_the_whole_utterance_conditioning():
 def test_encoder_kernel_must_be_odd():
     with pytest.raises(ConfigError, match="wavenet.encoder_kernel"):
         load_config(None, ["wavenet.encoder_kernel=4"])
+
+
+def test_preemphasis_is_modelled_and_undone():
+    from wavetron.models.wavenet import deemphasize, preemphasize
+
+    t = torch.arange(4000) / 16000
+    audio = (0.5 * torch.sin(2 * torch.pi * 150 * t) + 0.05 * torch.sin(2 * torch.pi * 5000 * t))[None]
+    emphasised = preemphasize(audio, 0.85)
+    assert torch.allclose(emphasised[0, 1:], audio[0, 1:] - 0.85 * audio[0, :-1]) and emphasised[0, 0] == audio[0, 0]
+    assert torch.allclose(deemphasize(emphasised, 0.85), audio, atol=1e-6)
+    assert emphasised.abs().max() < 0.6 * audio.abs().max()  # the low tone is damped, the high one kept
+    model = tiny(preemphasis=0.85)
+    assert torch.equal(model.encode_audio(audio), mulaw_quantize(emphasised))
+    # 8-bit mu-law noise, de-emphasised, follows the speech-like spectrum: little of it above 1 kHz
+    plain = torch.fft.rfft(mulaw_expand(mulaw_quantize(audio))[0] - audio[0]).abs().pow(2)
+    shaped = torch.fft.rfft(model.decode_audio(model.encode_audio(audio))[0] - audio[0]).abs().pow(2)
+    high = slice(4000 * 1000 // 16000, None)  # bins above 1 kHz
+    assert shaped.sum() < plain.sum() and shaped[high].sum() < 0.2 * plain[high].sum()
+    with pytest.raises(ConfigError, match="wavenet.preemphasis"):
+        load_config(None, ["wavenet.preemphasis=1.0"])

@@ -198,6 +198,7 @@ class WaveNetConfig:
     encoder_blocks: int = 0  # residual conv blocks over the mel frames before upsampling; 0: none
     encoder_channels: int = 128  # channels inside an encoder block
     encoder_kernel: int = 3  # frames seen by an encoder block's first conv (odd)
+    preemphasis: float = 0.0  # model x[t] - a x[t-1] (a in [0, 1)); generated audio is de-emphasised
     n_speakers: int = 0  # > 1: global conditioning on a learned speaker embedding
     speaker_channels: int = 16
     dropout: float = 0.0
@@ -214,6 +215,7 @@ class WaveNetConfig:
         _check(len(self.upsample_scales) > 0 and all(s > 0 for s in self.upsample_scales), "wavenet.upsample_scales",
                "a list of positive integers", self.upsample_scales)
         _check(self.n_speakers >= 0, "wavenet.n_speakers", "an integer >= 0", self.n_speakers)
+        _check(0 <= self.preemphasis < 1, "wavenet.preemphasis", "a number in [0, 1)", self.preemphasis)
         _check(self.encoder_blocks >= 0, "wavenet.encoder_blocks", "an integer >= 0", self.encoder_blocks)
         _check(self.encoder_channels > 0, "wavenet.encoder_channels", "a positive integer", self.encoder_channels)
         _check(self.encoder_kernel > 0 and self.encoder_kernel % 2 == 1, "wavenet.encoder_kernel",
