@@ -12,8 +12,9 @@ import torch
 from wavetron.audio import mel_spectrogram
 from wavetron.config import Config
 from wavetron.data import (AudioMelDataset, Batch, FeatureSet, LengthBucketSampler, TextMelDataset, collate_audio_mel,
-                           collate_text_mel, lengths_mask)
+                           collate_text_mel)
 from wavetron.errors import ConfigError, DataError
+from wavetron.models.attention import lengths_mask
 from wavetron.preprocess import preprocess
 
 

@@ -331,12 +331,6 @@ class AudioMelDataset(torch.utils.data.Dataset):
         return {"id": item.id, "audio": audio, "mel": mel, "speaker": item.speaker, "mel_context": c}
 
 
-def lengths_mask(lengths: Tensor, max_length: int | None = None) -> Tensor:
-    """``(B, T)`` bool mask, True at valid positions ``t < lengths[b]``."""
-    width = int(lengths.max()) if max_length is None else max_length
-    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
-
-
 def window_datasets(features_dir: str | Path, config, window_frames: int, context_frames: int = 0
                     ) -> tuple[AudioMelDataset, AudioMelDataset, Any]:
     """Train and validation :class:`AudioMelDataset` of ``window_frames``-frame windows, and their collate.
