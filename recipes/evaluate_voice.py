@@ -1,6 +1,7 @@
 """Evaluate a voice (by default the shipped one) on the held-out sentences of its features folder.
 
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
+                                     [--vocoders wavenet,griffinlim,mel2linear] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
@@ -11,7 +12,8 @@ folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 - ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
 - ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
 
-The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``.
+The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``. ``--vocoders`` measures
+only the named systems (after retraining one model, say); ``--write-card`` needs them all.
 
 Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, recogniser WER;
 copy synthesis: PESQ-WB, STOI, MCD-DTW, WER; the reference's own WER as the recogniser's floor), and
@@ -41,6 +43,7 @@ from wavetron.voice import MEL2LINEAR_FILE, default_voice
 
 TTS_METRICS = "mcd,f0,wer"
 COPY_METRICS = "pesq,stoi,mcd,wer"
+VOCODERS = ("wavenet", "griffinlim", "mel2linear")
 
 
 def write_references(features: FeatureSet, items, folder: Path) -> None:
@@ -146,7 +149,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="evaluate processes run side by side")
     parser.add_argument("--write-card", action="store_true",
                         help="record in the voice's voice.json which vocoder measured better (its default)")
+    parser.add_argument("--vocoders", default=",".join(VOCODERS),
+                        help="comma-separated systems to measure, of " + ", ".join(VOCODERS) + " (default all)")
     args = parser.parse_args()
+    vocoders = [v for v in args.vocoders.split(",") if v]
+    unknown = sorted(set(vocoders) - set(VOCODERS))
+    if unknown or not vocoders:
+        parser.error(f"--vocoders: expected a comma-separated list of {', '.join(VOCODERS)}, got {args.vocoders!r}")
+    if args.write_card and set(vocoders) != set(VOCODERS):
+        parser.error("--write-card compares every vocoder: leave out --vocoders")
     out = args.out or args.work / "evaluation"
     voice = default_voice(args.voice) if args.voice else default_voice()
     features = FeatureSet(args.work / "features")
@@ -154,25 +165,32 @@ def main() -> None:
     write_references(features, items, out / "reference")
 
     threads = torch.get_num_threads()
-    speed = {}
-    with_wavenet = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
-    compute, seconds, alignment = synthesize(with_wavenet, items, out / "tts-wavenet")
-    speed["tts-wavenet"] = (compute, seconds)
-    compute, seconds, _ = synthesize(Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None), items,
-                                     out / "tts-griffinlim")
-    speed["tts-griffinlim"] = (compute, seconds)
-    speed["copy-wavenet"] = copy_synthesize(features, items, out / "copy-wavenet", with_wavenet.vocoder, threads)
-    speed["copy-griffinlim"] = copy_synthesize(features, items, out / "copy-griffinlim", None, threads)
-    jobs = {"tts-wavenet": TTS_METRICS + ",wer_ref", "tts-griffinlim": TTS_METRICS,
-            "copy-wavenet": COPY_METRICS, "copy-griffinlim": COPY_METRICS}
+    speed, jobs, alignment = {}, {}, {}
+    if "wavenet" in vocoders:
+        with_wavenet = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
+        compute, seconds, alignment = synthesize(with_wavenet, items, out / "tts-wavenet")
+        speed["tts-wavenet"] = (compute, seconds)
+        speed["copy-wavenet"] = copy_synthesize(features, items, out / "copy-wavenet", with_wavenet.vocoder, threads)
+        jobs |= {"tts-wavenet": TTS_METRICS, "copy-wavenet": COPY_METRICS}
+    if "griffinlim" in vocoders:
+        plain = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None)
+        compute, seconds, scores = synthesize(plain, items, out / "tts-griffinlim")
+        alignment = alignment or scores
+        speed["tts-griffinlim"] = (compute, seconds)
+        speed["copy-griffinlim"] = copy_synthesize(features, items, out / "copy-griffinlim", None, threads)
+        jobs |= {"tts-griffinlim": TTS_METRICS, "copy-griffinlim": COPY_METRICS}
     mel2linear = voice.tacotron.parent / MEL2LINEAR_FILE  # measured whether or not the card enables it
-    if mel2linear.is_file():
+    if "mel2linear" in vocoders and mel2linear.is_file():
         with_mel2linear = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear)
         compute, seconds, _ = synthesize(with_mel2linear, items, out / "tts-mel2linear")
         speed["tts-mel2linear"] = (compute, seconds)
         speed["copy-mel2linear"] = copy_synthesize(features, items, out / "copy-mel2linear", None, threads,
                                                    with_mel2linear.mel2linear)
         jobs |= {"tts-mel2linear": TTS_METRICS, "copy-mel2linear": COPY_METRICS}
+    if not jobs:
+        parser.error(f"--vocoders {args.vocoders}: the voice has no {MEL2LINEAR_FILE}")
+    first_tts = next(iter(jobs))
+    jobs[first_tts] += ",wer_ref"  # the recordings' own WER, once
     with ThreadPoolExecutor(args.jobs) as pool:
         means = dict(zip(jobs, pool.map(lambda kv: score(out, *kv), jobs.items())))
 
@@ -184,7 +202,7 @@ def main() -> None:
         compute, seconds = speed[system]
         rtf = f"{compute / seconds:.3f}" if seconds else "(kept)"
         lines.append(f"| {system} | " + " | ".join(cells) + f" | {rtf} |")
-    reference = means["tts-wavenet"]
+    reference = means[first_tts]
     lines.append(f"| reference | {reference.get('wer_ref', float('nan')):.3f} | "
                  f"{reference.get('cer_ref', float('nan')):.3f} |" + " |" * (len(keys) - 1))
     if alignment:
