@@ -165,28 +165,22 @@ def main() -> None:
     write_references(features, items, out / "reference")
 
     threads = torch.get_num_threads()
-    speed, jobs, alignment = {}, {}, {}
-    if "wavenet" in vocoders:
-        with_wavenet = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
-        compute, seconds, alignment = synthesize(with_wavenet, items, out / "tts-wavenet")
-        speed["tts-wavenet"] = (compute, seconds)
-        speed["copy-wavenet"] = copy_synthesize(features, items, out / "copy-wavenet", with_wavenet.vocoder, threads)
-        jobs |= {"tts-wavenet": TTS_METRICS, "copy-wavenet": COPY_METRICS}
-    if "griffinlim" in vocoders:
-        plain = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None)
-        compute, seconds, scores = synthesize(plain, items, out / "tts-griffinlim")
-        alignment = alignment or scores
-        speed["tts-griffinlim"] = (compute, seconds)
-        speed["copy-griffinlim"] = copy_synthesize(features, items, out / "copy-griffinlim", None, threads)
-        jobs |= {"tts-griffinlim": TTS_METRICS, "copy-griffinlim": COPY_METRICS}
     mel2linear = voice.tacotron.parent / MEL2LINEAR_FILE  # measured whether or not the card enables it
+    synthesizers = {}
+    if "wavenet" in vocoders:
+        synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
+    if "griffinlim" in vocoders:
+        synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None)
     if "mel2linear" in vocoders and mel2linear.is_file():
-        with_mel2linear = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear)
-        compute, seconds, _ = synthesize(with_mel2linear, items, out / "tts-mel2linear")
-        speed["tts-mel2linear"] = (compute, seconds)
-        speed["copy-mel2linear"] = copy_synthesize(features, items, out / "copy-mel2linear", None, threads,
-                                                   with_mel2linear.mel2linear)
-        jobs |= {"tts-mel2linear": TTS_METRICS, "copy-mel2linear": COPY_METRICS}
+        synthesizers["mel2linear"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear)
+    speed, jobs, alignment = {}, {}, {}
+    for name, synthesizer in synthesizers.items():
+        compute, seconds, scores = synthesize(synthesizer, items, out / f"tts-{name}")
+        alignment = alignment or scores
+        speed[f"tts-{name}"] = (compute, seconds)
+        speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder, threads,
+                                                synthesizer.mel2linear)
+        jobs |= {f"tts-{name}": TTS_METRICS, f"copy-{name}": COPY_METRICS}
     if not jobs:
         parser.error(f"--vocoders {args.vocoders}: the voice has no {MEL2LINEAR_FILE}")
     first_tts = next(iter(jobs))
