@@ -29,6 +29,7 @@ from .threads import torch_threads
 
 GRIFFIN_LIM = "griffin-lim"
 AUTO = "auto"
+MIN_SPEED, MAX_SPEED = 0.25, 4.0  # the range of time_scale (and of OpenAI's speech API)
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 
 
@@ -172,20 +173,28 @@ class Synthesizer:
     def sample_rate(self) -> int:
         return self.audio.sample_rate
 
-    def synthesize(self, text: str, speaker: int = 0, progress: bool = False) -> tuple[np.ndarray, int]:
+    def synthesize(self, text: str, speaker: int = 0, progress: bool = False,
+                   speed: float = 1.0) -> tuple[np.ndarray, int]:
         """Speak ``text``; returns float32 audio ``(T,)`` in [-1, 1] and its sample rate.
 
-        The sentences, their mels and alignments stay in :attr:`last_sentences`.
+        ``speed`` > 1 speaks faster (see :func:`time_scale`). The sentences, their mels and alignments
+        stay in :attr:`last_sentences`.
         """
-        sentences = self.synthesize_sentences(split_sentences(text), speaker, progress)
+        sentences = self.synthesize_sentences(split_sentences(text), speaker, progress, speed)
         gap = np.zeros(int(self.pause * self.sample_rate), dtype=np.float32)
         parts: list[np.ndarray] = []
         for index, sentence in enumerate(sentences):
             parts.extend([gap, sentence.audio] if index else [sentence.audio])
         return np.concatenate(parts).astype(np.float32), self.sample_rate
 
-    def synthesize_sentences(self, texts: Sequence[str], speaker: int = 0, progress: bool = False) -> list[Sentence]:
-        """Decode and vocode each text (already split), in padded batches of similar length."""
+    def synthesize_sentences(self, texts: Sequence[str], speaker: int = 0, progress: bool = False,
+                             speed: float = 1.0) -> list[Sentence]:
+        """Decode and vocode each text (already split), in padded batches of similar length.
+
+        ``speed``: the decoded mels are time-scaled by ``1 / speed`` before the vocoder (:func:`time_scale`).
+        """
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise ConfigError(f"speed {speed}: expected {MIN_SPEED} to {MAX_SPEED}")
         from tqdm import tqdm
 
         from .text import texts_to_ids
@@ -200,7 +209,7 @@ class Synthesizer:
         with tqdm(total=len(ids), unit="sentence", disable=not progress, leave=False) as bar:
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start: start + self.batch_size]
-                for index, sentence in zip(chunk, self._batch([ids[i] for i in chunk], speaker)):
+                for index, sentence in zip(chunk, self._batch([ids[i] for i in chunk], speaker, speed)):
                     sentence.text = texts[index]
                     results[index] = sentence
                 bar.update(len(chunk))
@@ -212,7 +221,7 @@ class Synthesizer:
         return self.last_sentences
 
     @torch.no_grad()
-    def _batch(self, ids: list[list[int]], speaker: int) -> list[Sentence]:
+    def _batch(self, ids: list[list[int]], speaker: int, speed: float = 1.0) -> list[Sentence]:
         lengths = torch.tensor([len(x) for x in ids], device=self.device)
         tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long, device=self.device)
         for row, seq in enumerate(ids):
@@ -224,6 +233,9 @@ class Synthesizer:
             started = time.perf_counter()
             result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
                                          max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+        steps = [math.ceil(int(n) / self.tacotron.r) for n in result.lengths.tolist()]  # before time_scale
+        if speed != 1.0:
+            result = time_scale(result, speed)
         decoded = time.perf_counter()
         audio = self._vocode(result, speakers)
         self.last_timings["tacotron"] += decoded - started
@@ -231,9 +243,8 @@ class Synthesizer:
         sentences = []
         for row in range(len(ids)):
             frames = int(result.lengths[row])
-            steps = math.ceil(frames / self.tacotron.r)
             sentences.append(Sentence(text="", mel=result.mels[row, :, :frames].cpu(),
-                                      alignment=result.alignments[row, :steps, : len(ids[row])].cpu(),
+                                      alignment=result.alignments[row, : steps[row], : len(ids[row])].cpu(),
                                       stopped=bool(result.finished[row]),
                                       audio=audio[row, : frames * self.audio.hop_length]))
         return sentences
@@ -265,6 +276,35 @@ class Synthesizer:
         return wave.float().clamp(-1, 1).cpu().numpy()
 
 
+def time_scale(result, speed: float):
+    """A Tacotron inference with its frames stretched by ``1 / speed`` (linear interpolation in time).
+
+    The mel (and Tacotron 1's linear spectrogram) is resampled along time before the vocoder, so the
+    speech gets faster or slower while every frame keeps its spectrum: the pitch does not change. The
+    alignment stays in decoder steps of the unscaled mel.
+
+    Args:
+        result: a ``TacotronInference`` (mels ``(B, n_mels, T)``, lengths ``(B,)``).
+        speed: 0.25 to 4; 2 halves the number of frames.
+    """
+    from dataclasses import replace
+
+    import torch.nn.functional as F
+
+    lengths = [max(1, round(int(n) / speed)) for n in result.lengths.tolist()]
+
+    def scaled(spec: torch.Tensor) -> torch.Tensor:
+        out = torch.full((spec.shape[0], spec.shape[1], max(lengths)), float(spec.amin()), dtype=spec.dtype,
+                         device=spec.device)  # padded with the floor of the input (the log of silence)
+        for row, (old, new) in enumerate(zip(result.lengths.tolist(), lengths)):
+            piece = spec[row: row + 1, :, : int(old)].float()
+            out[row, :, :new] = F.interpolate(piece, size=new, mode="linear", align_corners=True)[0].to(spec.dtype)
+        return out
+
+    return replace(result, mels=scaled(result.mels), lengths=torch.tensor(lengths, device=result.lengths.device),
+                   linear=scaled(result.linear) if result.linear is not None else None)
+
+
 def save_alignments(path: str | Path, sentences: Sequence[Sentence]) -> None:
     """Plot each sentence's alignment (decoder steps against tokens) into one image file, atomically."""
     import matplotlib
@@ -288,4 +328,5 @@ def save_alignments(path: str | Path, sentences: Sequence[Sentence]) -> None:
     plt.close(figure)
 
 
-__all__ = ["GRIFFIN_LIM", "Sentence", "Synthesizer", "check_audio_settings", "save_alignments", "split_sentences"]
+__all__ = ["GRIFFIN_LIM", "Sentence", "Synthesizer", "check_audio_settings", "save_alignments", "split_sentences",
+           "time_scale"]
