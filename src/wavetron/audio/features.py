@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Sequence
 
-import librosa
 import numpy as np
-import scipy.signal
 import torch
 import torch.nn.functional as F
 
@@ -43,8 +41,12 @@ def _unbatch(features: torch.Tensor, batched: bool) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=32)
 def _window(win_length: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    # scipy's periodic Hann is the very window librosa uses (get_window("hann", fftbins=True)).
-    return torch.from_numpy(scipy.signal.get_window("hann", win_length, fftbins=True)).to(device, dtype)
+    # The periodic Hann window librosa uses (scipy's get_window("hann", fftbins=True)), computed as
+    # scipy computes it, bit for bit: importing scipy.signal costs a command over a second.
+    if win_length <= 1:
+        return torch.ones(win_length, device=device, dtype=dtype)
+    window = 0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, win_length + 1))[:-1]
+    return torch.from_numpy(window).to(device, dtype)
 
 
 def hann_window(config: AudioConfig, device: torch.device | str | None = None,
@@ -56,6 +58,8 @@ def hann_window(config: AudioConfig, device: torch.device | str | None = None,
 @functools.lru_cache(maxsize=32)
 def _mel_basis(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float | None,
                htk: bool, norm: str | None, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    import librosa.filters  # imports scipy.signal and numba: only when a filterbank is built
+
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max,
                                 htk=htk, norm=norm, dtype=np.float64)
     return torch.from_numpy(basis).to(device, dtype)
