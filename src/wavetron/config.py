@@ -199,6 +199,9 @@ class WaveNetConfig:
     encoder_channels: int = 128  # channels inside an encoder block
     encoder_kernel: int = 3  # frames seen by an encoder block's first conv (odd)
     preemphasis: float = 0.0  # model x[t] - a x[t-1] (a in [0, 1)); generated audio is de-emphasised
+    excitation: str = "none"  # "lpc": linear prediction from the mel does the envelope, the net the excitation
+    lpc_order: int = 16  # order of that prediction
+    excitation_noise: float = 0.0  # training: std (mu-law classes) of the errors injected into the coded past
     n_speakers: int = 0  # > 1: global conditioning on a learned speaker embedding
     speaker_channels: int = 16
     dropout: float = 0.0
@@ -221,6 +224,11 @@ class WaveNetConfig:
         _check(self.encoder_kernel > 0 and self.encoder_kernel % 2 == 1, "wavenet.encoder_kernel",
                "a positive odd integer", self.encoder_kernel)
         _check(0 <= self.dropout < 1, "wavenet.dropout", "a number in [0, 1)", self.dropout)
+        _check(self.excitation in ("none", "lpc"), "wavenet.excitation", "none or lpc", self.excitation)
+        _check(self.excitation == "none" or (self.output == "softmax" and self.local_conditioning),
+               "wavenet.excitation", "none unless output is softmax and the model is mel-conditioned", self.excitation)
+        _check(self.lpc_order > 0, "wavenet.lpc_order", "a positive integer", self.lpc_order)
+        _check(self.excitation_noise >= 0, "wavenet.excitation_noise", "a number >= 0", self.excitation_noise)
         _check(self.validation_seconds >= 0, "wavenet.validation_seconds", "a number >= 0", self.validation_seconds)
 
 

@@ -20,6 +20,13 @@ from .common import Generated, Request, draw_uniforms, sample_softmax
 METHODS = ("auto", "naive", "cached", "fast")
 
 
+def fast_supports_excitation() -> bool:
+    """Whether the compiled path runs the excitation model (see :mod:`.fast`)."""
+    from . import fast
+
+    return getattr(fast, "SUPPORTS_EXCITATION", False)
+
+
 def make_request(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,
                  length: int | None = None, prompt: torch.Tensor | None = None, temperature: float = 1.0,
                  seed: int = 0, record_logits: bool = False) -> Request:
@@ -80,6 +87,8 @@ def run_request(model, req: Request, method: str = "auto", threads: int | None =
     device = next(model.parameters()).device
     if method == "auto":
         method = "fast" if device.type == "cpu" else "cached"
+        if method == "fast" and model.excitation and not fast_supports_excitation():
+            method = "cached"
     if precision == "float16" and method != "fast":
         raise ValueError(f"float16 weights are a fast-path option; method {method!r} runs the model as it is")
     was_training = model.training

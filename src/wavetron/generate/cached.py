@@ -11,8 +11,9 @@ import math
 import torch
 from torch.nn import functional as F
 
-from .common import Generated, Request, sample_softmax
+from .common import ExcitationLoop, Generated, Request, sample_softmax
 from ..models.mol import mol_sample
+from ..models.wavenet import deemphasize
 
 
 class _Weights:
@@ -60,11 +61,13 @@ def generate_cached(model, req: Request, chunk: int = 2048) -> Generated:
     logits = []
     half = math.sqrt(0.5)
     frames, const, u = model.frame_conditioning(req.mel, req.speakers, B)
+    loop = ExcitationLoop(model, req) if model.excitation else None
     for c0 in range(0, T, chunk):
         c1 = min(T, c0 + chunk)
         layer_cond = model.layer_conditioning(frames, const, u, c0, c1 - c0)  # (B, Tc, L, G)
         for t in range(c0, c1):
-            x = model.embed_input(prev[:, None])[:, :, 0]  # (B, R)
+            x_in = loop.inputs(t)[:, :, None] if loop is not None else prev[:, None]
+            x = model.embed_input(x_in)[:, :, 0]  # (B, R)
             skip = None
             for l, queue in enumerate(queues):
                 phase = t % sizes[l]
@@ -87,4 +90,8 @@ def generate_cached(model, req: Request, chunk: int = 2048) -> Generated:
             else:
                 prev = mol_sample(out, uniforms[:, t], req.temperature, dims.log_scale_min).to(dtype)
             samples[:, t] = prev
-    return Generated(samples, model.decode_audio(samples), torch.stack(logits, dim=2) if logits else None)
+            if loop is not None:
+                loop.push(t, prev)
+    audio = (deemphasize(loop.signal.float(), dims.preemphasis) if loop is not None
+             else model.decode_audio(samples))
+    return Generated(samples, audio, torch.stack(logits, dim=2) if logits else None)

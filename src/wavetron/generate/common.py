@@ -73,3 +73,47 @@ def sample_softmax(logits: torch.Tensor, uniforms: torch.Tensor, temperature: fl
     # first class whose CDF exceeds u * total (the total is 1 up to rounding)
     pick = torch.searchsorted(cdf, (uniforms * cdf[:, -1]).unsqueeze(1), right=True)[:, 0]
     return pick.clamp(max=logits.shape[1] - 1)
+
+
+class ExcitationLoop:
+    """The linear-prediction side of generating with an excitation WaveNet, one step at a time (torch, float64).
+
+    Before step ``t`` it predicts ``p_t = -sum_k a_k(t) s_{t-k}`` from the generated signal and gives the
+    network's three input classes; after the step it adds the sampled excitation: ``s_t = p_t + e_t``,
+    clipped to [-1, 1]. The arithmetic is that of :func:`wavetron.audio.lpc.closed_loop_excitation`
+    (float64, the same expansion table), so a teacher-forced run reproduces training's inputs exactly.
+
+    Args: model: an excitation :class:`~wavetron.models.wavenet.WaveNet`; req: the request (its mel).
+    """
+
+    def __init__(self, model, req: Request) -> None:
+        from ..audio.lpc import expansion_table
+        from ..models.wavenet import mulaw_quantize
+
+        self.quantize, self.classes = mulaw_quantize, model.dims.classes
+        self.coefficients = model.lpc_coefficients(req.mel, req.length).double()  # (B, T, order)
+        B, order = req.batch, self.coefficients.shape[-1]
+        device = req.mel.device
+        self.table = torch.from_numpy(expansion_table(self.classes)).to(device)
+        self.history = torch.zeros(B, order, dtype=torch.float64, device=device)  # s_{t-1}, ..., s_{t-order}
+        self.signal = torch.zeros(B, req.length, dtype=torch.float64, device=device)
+        self.previous_class = torch.full((B,), model.start_value(), dtype=torch.long, device=device)
+        self.prediction = torch.zeros(B, dtype=torch.float64, device=device)
+
+    def inputs(self, t: int) -> torch.Tensor:
+        """The input classes of step ``t``: ``(B, 3)`` long (previous sample, prediction, previous excitation)."""
+        order = min(t, self.history.shape[1])
+        # the same order of summation as the closed loop: k = 1, 2, ...
+        p = torch.zeros_like(self.prediction)
+        for k in range(order):
+            p = p - self.coefficients[:, t, k] * self.history[:, k]
+        self.prediction = p
+        previous = self.quantize(self.history[:, 0], self.classes)
+        return torch.stack([previous, self.quantize(p.clamp(-1, 1), self.classes), self.previous_class], dim=1)
+
+    def push(self, t: int, excitation_class: torch.Tensor) -> None:
+        """Add the sampled excitation class ``(B,)`` of step ``t`` to the signal."""
+        sample = (self.prediction + self.table[excitation_class]).clamp(-1, 1)
+        self.signal[:, t] = sample
+        self.history = torch.cat([sample[:, None], self.history[:, :-1]], dim=1)
+        self.previous_class = excitation_class

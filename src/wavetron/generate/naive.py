@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from .common import Generated, Request, sample_softmax
+from .common import ExcitationLoop, Generated, Request, sample_softmax
 from ..models.mol import mol_sample
+from ..models.wavenet import deemphasize
 
 
 @torch.no_grad()
@@ -13,6 +14,8 @@ def generate_naive(model, req: Request) -> Generated:
 
     Quadratic in nothing but slow in everything: ``receptive_field`` samples of work per output.
     """
+    if model.excitation:
+        return _generate_naive_excitation(model, req)
     rf = model.receptive_field
     B, T = req.batch, req.length
     device = next(model.parameters()).device
@@ -37,3 +40,29 @@ def generate_naive(model, req: Request) -> Generated:
             x[:, t + 1] = mol_sample(out, uniforms[:, t], req.temperature, model.dims.log_scale_min).to(dtype)
     samples = x[:, 1:]
     return Generated(samples, model.decode_audio(samples), torch.stack(logits, dim=2) if logits else None)
+
+
+def _generate_naive_excitation(model, req: Request) -> Generated:
+    """The excitation model's reference loop: the network on the last ``receptive_field`` input triples."""
+    rf = model.receptive_field
+    B, T = req.batch, req.length
+    device = next(model.parameters()).device
+    loop = ExcitationLoop(model, req)
+    x = torch.empty(B, 3, T, dtype=torch.long, device=device)
+    samples = torch.empty(B, T, dtype=torch.long, device=device)
+    uniforms = torch.from_numpy(req.uniforms).to(device)
+    cond, glob = model.condition(req.mel, req.speakers)
+    logits = []
+    for t in range(T):
+        x[:, :, t] = loop.inputs(t)
+        begin = max(0, t - rf + 1)
+        out = model.run(x[:, :, begin:t + 1], cond[..., begin:t + 1], glob)[:, :, -1]  # (B, C)
+        if req.record_logits:
+            logits.append(out)
+        if t < req.prompt_length:
+            samples[:, t] = req.prompt[:, t].long()
+        else:
+            samples[:, t] = sample_softmax(out, uniforms[:, t, 0], req.temperature)
+        loop.push(t, samples[:, t])
+    audio = deemphasize(loop.signal.float(), model.dims.preemphasis)
+    return Generated(samples, audio, torch.stack(logits, dim=2) if logits else None)

@@ -79,6 +79,9 @@ class WaveNetDims:
     encoder_channels: int = 128
     encoder_kernel: int = 3
     preemphasis: float = 0.0  # model x[t] - a * x[t-1]; generated audio is de-emphasised
+    excitation: str = "none"  # "lpc": predict the excitation of linear prediction from the mel (LPCNet)
+    lpc_order: int = 16
+    excitation_noise: float = 0.0  # training only: std in mu-law classes of errors injected into the coded past
     n_speakers: int = 0  # > 1: global conditioning
     speaker_channels: int = 16
     dropout: float = 0.0
@@ -87,13 +90,25 @@ class WaveNetDims:
 class WaveNet(nn.Module):
     """Dilated causal convolution stacks with gated units, skip connections and an output head.
 
+    With ``excitation="lpc"`` (LPCNet, Valin & Skoglund 2019) the network does not model the signal
+    ``s`` itself: linear prediction from the mel (:mod:`wavetron.audio.lpc`) gives ``p_t`` from the
+    past samples, and the network predicts the mu-law class of the excitation ``e_t = s_t - p_t``
+    from three inputs per step: the previous sample, the current prediction and the previous
+    excitation (each a mu-law class with its own embedding). Generation samples ``e_t`` and adds ``p_t``.
+
     Args:
         dims: the shape (see :class:`WaveNetDims`). Raises ``ValueError`` when the upsampling scales
             do not multiply to ``hop_length`` or the layers do not divide into the stacks.
+        audio: the :class:`~wavetron.config.AudioConfig` of the mels; the excitation model needs it.
     """
 
-    def __init__(self, dims: WaveNetDims) -> None:
+    def __init__(self, dims: WaveNetDims, audio=None) -> None:
         super().__init__()
+        if dims.excitation not in ("none", "lpc"):
+            raise ValueError(f"excitation must be none or lpc, got {dims.excitation!r}")
+        if dims.excitation == "lpc" and (audio is None or dims.output != "softmax" or not dims.cond_channels):
+            raise ValueError("the excitation model needs softmax output, mel conditioning and the audio settings")
+        self.audio = audio
         if dims.layers % dims.stacks:
             raise ValueError(f"layers ({dims.layers}) must be a multiple of stacks ({dims.stacks})")
         if dims.output not in ("softmax", "mol"):
@@ -105,6 +120,9 @@ class WaveNet(nn.Module):
         if dims.output == "softmax":
             self.input = nn.Embedding(dims.classes, R)  # = a 1x1 conv of the one-hot input, without the zeros
             self.out_channels = dims.classes
+            if dims.excitation == "lpc":  # the prediction p_t and the excitation e_{t-1}
+                self.input_prediction = nn.Embedding(dims.classes, R)
+                self.input_excitation = nn.Embedding(dims.classes, R)
         else:
             self.input = nn.Conv1d(1, R, 1)
             self.out_channels = 3 * dims.mixtures
@@ -132,6 +150,11 @@ class WaveNet(nn.Module):
     def conditional(self) -> bool:
         return self.upsample is not None
 
+    @property
+    def excitation(self) -> bool:
+        """Whether the network models the LPC excitation (inputs ``(B, 3, T)``) rather than the signal."""
+        return self.dims.excitation == "lpc"
+
     def start_value(self) -> int | float:
         """The input fed before the first sample: silence (the mu-law class of 0.0, or 0.0)."""
         if self.dims.output == "softmax":
@@ -158,7 +181,13 @@ class WaveNet(nn.Module):
 
     # ----- forward -----
     def embed_input(self, x_in: torch.Tensor) -> torch.Tensor:
-        """``(B, T)`` classes (long) or values -> ``(B, R, T)``."""
+        """``(B, T)`` classes (long) or values -> ``(B, R, T)``.
+
+        The excitation model reads ``(B, 3, T)`` classes: previous sample, prediction, previous excitation.
+        """
+        if self.excitation:
+            x = self.input(x_in[:, 0]) + self.input_prediction(x_in[:, 1]) + self.input_excitation(x_in[:, 2])
+            return x.transpose(1, 2)
         if self.dims.output == "softmax":
             return self.input(x_in).transpose(1, 2)
         return self.input(x_in.unsqueeze(1).to(self.input.weight.dtype))
@@ -207,10 +236,11 @@ class WaveNet(nn.Module):
     def run(self, x_in: torch.Tensor, cond: torch.Tensor | None, glob: torch.Tensor | None) -> torch.Tensor:
         """The layer stack on prepared conditioning (see :meth:`condition`).
 
-        Args: x_in ``(B, T)``; cond ``(B, n_mels, >= T)`` or None; glob ``(B, E, 1)`` or None.
+        Args: x_in ``(B, T)`` (``(B, 3, T)`` for the excitation model); cond ``(B, n_mels, >= T)`` or None;
+            glob ``(B, E, 1)`` or None.
         Returns: ``(B, out_channels, T)``.
         """
-        T = x_in.shape[1]
+        T = x_in.shape[-1]
         if cond is not None:
             if cond.shape[-1] < T:
                 raise ValueError(f"conditioning covers {cond.shape[-1]} samples, input has {T}")
@@ -276,6 +306,48 @@ class WaveNet(nn.Module):
             out = out + u[phase, q].view(1, length, 1, 1) * frames[:, frame + q]
         return out
 
+    # ----- linear prediction (excitation model) -----
+    def lpc_coefficients(self, mel: torch.Tensor, length: int, mel_context: int = 0) -> torch.Tensor:
+        """Per-sample predictor coefficients ``(B, length, lpc_order)`` of the modelled (pre-emphasised) signal.
+
+        Args: mel ``(B, n_mels, frames)`` whose frame ``mel_context`` is centred on sample 0; the
+            frames after the audio (right context) let the last hop interpolate as in the whole utterance.
+        """
+        from ..audio.lpc import mel_lpc
+
+        frames = mel[..., mel_context:]
+        return mel_lpc(frames, self.audio, self.dims.lpc_order, self.dims.preemphasis, length)
+
+    def excitation_inputs(self, coded: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The network input ``(B, 3, T)`` of a closed-loop coding (see :func:`~wavetron.audio.lpc.closed_loop_excitation`).
+
+        Step ``t`` reads the class of ``s~_{t-1}``, of ``p_t`` and the excitation class sent at ``t - 1``.
+        """
+        sent = coded["sent"]
+        excitation = torch.cat([torch.full_like(sent[:, :1], self.start_value()), sent[:, :-1]], dim=1)
+        return torch.stack([coded["previous_class"], coded["prediction_class"], excitation], dim=1)
+
+    def code_excitation(self, audio: torch.Tensor, mel: torch.Tensor, mel_context: int = 0,
+                        noise: float = 0.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Audio ``(B, T)`` -> its closed-loop excitation coding: ``signal``, ``prediction``, ``target``,
+        ``sent`` ``(B, T)``, and ``inputs`` ``(B, 3, T)`` for the network.
+
+        ``noise`` > 0 adds Gaussian class errors of that std to the coded past (LPCNet's noise injection):
+        the inputs then carry errors like the network's own sampling, while ``prediction + target``
+        still rebuilds the clean sample.
+        """
+        from ..audio.lpc import closed_loop_excitation
+
+        signal = preemphasize(audio, self.dims.preemphasis).clamp(-1, 1)
+        coefficients = self.lpc_coefficients(mel, audio.shape[1], mel_context)
+        offsets = None
+        if noise > 0:
+            scale = torch.rand(audio.shape[0], 1, generator=generator) * noise  # per item, as LPCNet varies it
+            offsets = torch.round(torch.randn(audio.shape, generator=generator) * scale).long()
+        coded = closed_loop_excitation(signal, coefficients, self.dims.classes, offsets)
+        coded["inputs"] = self.excitation_inputs(coded)
+        return coded
+
     # ----- training -----
     def loss(self, batch) -> dict[str, torch.Tensor]:
         """Next-sample loss on ``batch.audio (B, T)`` with ``batch.mels (B, n_mels, T / hop)``.
@@ -284,10 +356,16 @@ class WaveNet(nn.Module):
         nats) or ``{"loss", "wavenet/nll"}`` (mixture of logistics, nats per sample).
         """
         audio = batch.audio
-        target = self.encode_audio(audio)
         mel = batch.mels if self.conditional else None
         speakers = batch.speakers if self.speaker is not None else None
-        out = self(self.shift(target), mel, speakers, getattr(batch, "mel_context", 0))
+        context = getattr(batch, "mel_context", 0)
+        if self.excitation:
+            coded = self.code_excitation(audio, mel, context, self.dims.excitation_noise if self.training else 0.0)
+            target, x_in = coded["target"], coded["inputs"]
+        else:
+            target = self.encode_audio(audio)
+            x_in = self.shift(target)
+        out = self(x_in, mel, speakers, context)
         mask = None
         if batch.audio_lengths is not None:
             mask = torch.arange(audio.shape[1], device=audio.device)[None] < batch.audio_lengths[:, None]
@@ -325,7 +403,7 @@ def dims_from_config(config) -> WaveNetDims:
         mixtures=w.mixtures, log_scale_min=w.log_scale_min, cond_channels=a.n_mels if w.local_conditioning else 0,
         upsample_scales=tuple(w.upsample_scales), hop_length=a.hop_length, encoder_blocks=w.encoder_blocks,
         encoder_channels=w.encoder_channels, encoder_kernel=w.encoder_kernel, preemphasis=w.preemphasis,
-        n_speakers=w.n_speakers,
+        excitation=w.excitation, lpc_order=w.lpc_order, excitation_noise=w.excitation_noise, n_speakers=w.n_speakers,
         speaker_channels=w.speaker_channels, dropout=w.dropout)
 
 
@@ -338,8 +416,7 @@ class WaveNetVocoder(WaveNet):
     """
 
     def __init__(self, dims: WaveNetDims, audio=None, validation_seconds: float = 0.5) -> None:
-        super().__init__(dims)
-        self.audio = audio
+        super().__init__(dims, audio)
         self.validation_seconds = validation_seconds
 
     @torch.no_grad()
