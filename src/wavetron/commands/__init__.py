@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "gta": "gta",
     "evaluate": "evaluate",
     "synth": "synth",
+    "serve": "serve",
     "vocode": "vocode",
     "tune": "tune",
     "export": "export",
