@@ -95,7 +95,7 @@ CASES = {
         ("the U.S.A. and the U.K.", "the u s a and the u k."),
         ("Acme Co. Ltd.", "acme company limited."),
         ("a Ph.D. student", "a p h d student"),
-        ("Mar. 5", "march five"),
+        ("Mar. 5", "march fifth"),  # a month and a day is a date
     ],
     "unicode": [
         ("Café naïve façade", "cafe naive facade"),

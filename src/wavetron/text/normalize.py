@@ -1,4 +1,4 @@
-"""English text normalisation: unicode to ASCII, abbreviations, numbers, case, punctuation, spaces.
+"""English text normalisation: unicode to ASCII, addresses, dates, abbreviations, numbers, acronyms, case, spaces.
 
 ``normalize_text`` turns what people write into what a speaker says, as lowercase ASCII
 words plus the punctuation that shapes prosody (``, . ? ! ; : ' -``). It is the text that
@@ -11,6 +11,9 @@ import unicodedata
 import warnings
 
 from ..errors import TextError
+from .acronyms import expand_acronyms, expand_roman_numerals
+from .addresses import expand_addresses
+from .dates import expand_dates
 from .numbers import expand_numbers
 
 KEPT_PUNCTUATION = ",.?!;:'-"
@@ -75,6 +78,8 @@ _DROP_RE = re.compile(r"[^a-z ,.?!;:'\-]")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([,.?!;:])")
 _REPEAT_PUNCT_RE = re.compile(r"([,;:?!-])\1+|,(?=[.?!;:])")
 _SPACES_RE = re.compile(r"\s+")
+_DEGREES_RE = re.compile(r"\bdegrees\s+([CF])\b")  # "25°C" reaches here as "25 degrees C"
+_SCALES = {"C": "celsius", "F": "fahrenheit"}
 
 
 def _end_dot(match: re.Match, dot: str) -> str:
@@ -145,8 +150,15 @@ def normalize_text(text: str) -> str:
     if not isinstance(text, str):
         raise TextError(f"expected text as a string, got {type(text).__name__}")
     cleaned = to_ascii(text, where=_describe(text))
+    if "degrees" in cleaned:
+        cleaned = _DEGREES_RE.sub(lambda m: f"degrees {_SCALES[m.group(1)]}", cleaned)
+    # Addresses and dates first: the later passes would take their dots, slashes and digits apart.
+    cleaned = expand_addresses(cleaned)
+    cleaned = expand_dates(cleaned)
     cleaned = expand_abbreviations(cleaned)
+    cleaned = expand_roman_numerals(cleaned)
     cleaned = expand_numbers(cleaned)
+    cleaned = expand_acronyms(cleaned)  # after the numbers, which read "5 GB" and "7 PM" themselves
     cleaned = cleaned.lower()
     for symbol, words in _SYMBOL_WORDS:
         if symbol in cleaned:

@@ -115,7 +115,7 @@ _AMOUNT = r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+"
 
 _CURRENCY_RE = re.compile(
     rf"([$£€¥])\s?({_AMOUNT})(?:\s?(thousand|million|billion|trillion|bn|mn|[kmb])\b)?", re.IGNORECASE)
-_PERCENT_RE = re.compile(rf"({_AMOUNT})\s?(%|[Pp]er\s?cent\b)")
+_PERCENT_RE = re.compile(rf"({_AMOUNT})(?:\s?(?:-|to)\s?({_AMOUNT}))?\s?(%|[Pp]er\s?cent\b)")  # "10-15%"
 _TIME_RE = re.compile(r"\b([01]?\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?(?:\s?([ap])\.?\s?m\b(\.?))?", re.IGNORECASE)
 _CLOCK_RE = re.compile(r"\b(1[0-2]|0?[1-9])\s?([ap])\.?\s?m\b(\.?)", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
@@ -158,6 +158,11 @@ def _currency(match: re.Match) -> str:
     return ", ".join(parts)
 
 
+def _percent(match: re.Match) -> str:
+    low, high = match.group(1), match.group(2)
+    return number(low) + (f" to {number(high)}" if high else "") + " percent"
+
+
 def _meridiem(letter: str | None, dot: str | None, match: re.Match) -> str:
     if not letter:
         return ""
@@ -169,7 +174,9 @@ def _meridiem(letter: str | None, dot: str | None, match: re.Match) -> str:
 def _time(match: re.Match) -> str:
     hour, minute, second, letter, dot = match.groups()
     hour_i, minute_i = int(hour), int(minute)
-    if minute_i == 0:
+    if minute_i == 0 and 13 <= hour_i <= 23 and not letter:
+        words = f"{cardinal(hour_i)} hundred"  # "15:00": the 24-hour clock says "fifteen hundred"
+    elif minute_i == 0:
         words = cardinal(hour_i) + ("" if letter else " o'clock")
     elif minute_i < 10:
         words = f"{cardinal(hour_i)} oh {_ONES[minute_i]}"
@@ -229,7 +236,7 @@ def expand_numbers(text: str) -> str:
     if "$" in text or "£" in text or "€" in text or "¥" in text:
         text = _CURRENCY_RE.sub(_currency, text)
     if "%" in text or "cent" in text:
-        text = _PERCENT_RE.sub(lambda m: number(m.group(1)) + " percent", text)
+        text = _PERCENT_RE.sub(_percent, text)
     if ":" in text:
         text = _TIME_RE.sub(_time, text)
     if "m" in text or "M" in text:
