@@ -47,6 +47,54 @@ def test_every_item_gets_an_aligned_mel_and_a_rerun_resumes(speech_features, tac
         np.testing.assert_array_equal(again.load_mel(item).numpy(), gta.load_mel(item).numpy())
 
 
+def deterministic_copy(tacotron_run: Path, out: Path) -> Path:
+    """``tacotron_run``'s weights as an export whose prenet keeps no dropout, so its output has no random draw."""
+    from safetensors.torch import save_file
+
+    from wavetron.train.export import read_model_weights
+
+    name, config, weights = read_model_weights(tacotron_run)
+    config["tacotron"]["prenet_dropout"] = 0.0
+    metadata = {"format": "wavetron-model", "model_name": name, "config": json.dumps(config), "step": "2",
+                "weights": "model"}
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(out), metadata=metadata)
+    return out
+
+
+def test_aligned_mels_are_the_tacotrons_teacher_forced_output(speech_features, tacotron_run, tmp_path):
+    """Each GTA mel is the post-net output of the Tacotron fed the real mels of the same batch."""
+    import torch
+
+    from wavetron.data import TextMelDataset
+    from wavetron.train import load_model_checkpoint
+
+    tacotron = deterministic_copy(tacotron_run, tmp_path / "tacotron.safetensors")
+    model, config = load_model_checkpoint(tacotron)
+    data = TextMelDataset(speech_features, split=None)
+    batch = data.collate([data[i] for i in range(len(data))], frames_multiple=model.r)  # all 12, file order
+    with torch.no_grad():
+        teacher_forced = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
+                               batch.speakers).postnet
+    expected = {item_id: teacher_forced[row, :, : int(batch.mel_lengths[row])].numpy()
+                for row, item_id in enumerate(batch.ids)}
+    write_gta_features(tacotron, speech_features, tmp_path / "one", batch_size=12, progress=False)
+    write_gta_features(tacotron, speech_features, tmp_path / "three", batch_size=5, progress=False)
+    # The post-net's convolutions see the decoder's frames past an item's end, which depend on the longer
+    # items padded into its batch: only the last `reach` frames may differ between batchings.
+    reach = config.tacotron.postnet_convs * (config.tacotron.postnet_kernel // 2)
+    for item_id, want in expected.items():
+        mel = np.load(tmp_path / "one" / "mels" / f"{item_id}.npy")
+        assert mel.shape == want.shape
+        np.testing.assert_allclose(mel, want, rtol=0, atol=1e-5, err_msg=item_id)  # the same batch: equal
+        other = np.load(tmp_path / "three" / "mels" / f"{item_id}.npy")
+        np.testing.assert_allclose(other[:, :-reach], want[:, :-reach], rtol=0, atol=1e-5, err_msg=item_id)
+    # with its dropout on, the Tacotron's mels are not these: the prenet's draws change them
+    free = tmp_path / "free"
+    write_gta_features(tacotron_run, speech_features, free, batch_size=12, progress=False)
+    first = batch.ids[0]
+    assert np.abs(np.load(free / "mels" / f"{first}.npy") - expected[first]).max() > 1e-3
+
+
 def test_a_folder_of_other_weights_is_refused_not_mixed(speech_features, tacotron_run, tmp_path):
     from wavetron.train import train
 
