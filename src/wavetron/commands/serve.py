@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also serve the Wyoming protocol at tcp://HOST:PORT (or unix://PATH)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--no-warm-up", action="store_true",
-                        help="skip synthesising a word with every vocoder before listening")
+                        help="skip synthesising a word with each voice's default vocoder before listening")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
                         help="uvicorn's log level (default warning)")
 

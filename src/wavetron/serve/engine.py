@@ -248,11 +248,10 @@ class Engine:
             yield result
 
     def warm_up(self) -> None:
-        """Run every voice's every vocoder once (the first call builds caches and kernels)."""
+        """Speak a word with every voice's default vocoder (the first call builds caches and kernels)."""
         for voice in self.voices.values():
-            for vocoder in voice.prototypes:
-                job = Job(voice=voice, vocoder=vocoder, texts=["Hi."])
-                self.pool.submit(self._one, job, "Hi.").result()
+            job = Job(voice=voice, vocoder=voice.default_vocoder, texts=["Hi."])
+            self.pool.submit(self._one, job, "Hi.").result()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
