@@ -321,5 +321,6 @@ def test_each_vocoder_of_the_voice_can_be_asked_for(server):
     assert all(answer.status == 200 for answer in answers.values())
     # one seeded Tacotron mel, two vocoders (Griffin-Lim's inverse STFT may end one hop early)
     assert abs(len(audio["griffin-lim"]) - len(audio["wavenet"])) <= 256
-    assert not np.allclose(audio["griffin-lim"], audio["wavenet"], atol=1e-3)
+    common = min(len(audio["griffin-lim"]), len(audio["wavenet"]))
+    assert not np.allclose(audio["griffin-lim"][:common], audio["wavenet"][:common], atol=1e-3)
     assert {record(server, answer)["vocoder"] for answer in answers.values()} == {"griffin-lim", "wavenet"}
