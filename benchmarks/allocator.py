@@ -16,6 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
+
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 CHILD = """
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="measured steps per process")
     parser.add_argument("--repeats", type=int, default=3, help="processes per setting, alternated")
     args = parser.parse_args()
+    print(describe(peak=False))
     results: dict[bool, list[dict]] = {False: [], True: []}
     for _ in range(args.repeats):
         for keep in (False, True):

@@ -10,6 +10,7 @@ cross-correlation alignment (charged to the first of lsd/mrstft/mel_l1/pesq/stoi
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
 
 
 def make_pairs(folder: Path, count: int) -> tuple[Path, Path, Path, float]:
@@ -44,6 +48,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--metrics", default="all")
     args = parser.parse_args()
+    print(describe(peak=False))
     torch.set_num_threads(1)  # evaluate is single-threaded numpy/C code; keep torch from competing
 
     from wavetron.evaluate import attach_texts, evaluate_pair, pair_files, parse_metrics

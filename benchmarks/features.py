@@ -34,6 +34,9 @@ import torch
 from wavetron.audio import load, mel_spectrogram, mel_spectrograms
 from wavetron.config import AudioConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
+
 
 def librosa_log_mels(arrays: list[np.ndarray], c: AudioConfig, log: bool = True) -> list[np.ndarray]:
     mels = [librosa.feature.melspectrogram(
@@ -91,6 +94,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--device", default="cpu", help="torch device for wavetron, e.g. cuda")
     args = parser.parse_args()
+    print(describe(peak=False))
     torch.set_num_threads(args.threads)
     config = AudioConfig()
     device = torch.device(args.device)

@@ -12,8 +12,9 @@ same step with the decoder LSTMs' deferred weight gradients turned off (plain au
 with the deferred step, and prints the ratio. Inference: an untrained model whose
 stop token is disabled decodes exactly ``--infer-seconds`` of mel frames; the real-time factor is
 decoding time / audio duration (lower is faster), for one sentence and for a batch of sentences
-(how ``wavetron synth`` decodes long text). Timings on a shared machine are noisy: the load
-average is printed with every figure. The reference figures are NVIDIA's Tacotron 2 on this CPU.
+(how ``wavetron synth`` decodes long text). Timings on a shared machine are noisy: the CPU model, its
+flags and the load are printed (benchmarks/machine.py), the load again with every figure, and the only
+ratios are against what this run measured (bf16 against fp32, plain against deferred autograd).
 """
 from __future__ import annotations
 
@@ -29,30 +30,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import describe, load  # noqa: E402
 from wavetron.config import load_config  # noqa: E402
 from wavetron.data import Batch  # noqa: E402
 from wavetron.models.tacotron import build_tacotron  # noqa: E402
 from wavetron.text import vocab_size  # noqa: E402
-
-NVIDIA_STEP_SECONDS = 9.2  # batch 8, fp32, this CPU
-NVIDIA_RTF = 0.164
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
-
-
-def copy_bandwidth() -> float:
-    """GB/s of a 64 MB tensor copy: the recurrent steps stream their weights, so this bounds them."""
-    source = torch.ones(16 * 2 ** 20)
-    target = torch.empty_like(source)
-    target.copy_(source)
-    started = time.perf_counter()
-    for _ in range(5):
-        target.copy_(source)
-    return 5 * 2 * source.numel() * 4 / (time.perf_counter() - started) / 1e9
 
 
 def synthetic_batch(size: int, tokens: int, frames: int, n_mels: int, n_symbols: int, seed: int = 0) -> Batch:
@@ -116,13 +100,15 @@ def main() -> None:
     params = sum(p.numel() for p in model.parameters()) / 1e6
     r = config.tacotron.reduction_factor
     bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    print(describe(args.threads))
     print(f"{args.config} {' '.join(args.overrides)}: {params:.1f} M parameters, r={r}, {args.threads} threads, "
-          f"bf16 matmul in hardware: {bf16}, memory copy {copy_bandwidth():.1f} GB/s  [{load()}]")
+          f"bf16 matmul in hardware (oneDNN): {bf16}")
     if not args.skip_training:
         batch = synthetic_batch(args.batch, args.tokens, args.frames, config.audio.n_mels, vocab_size(config.text))
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
         modes = (True, False) if args.plain_autograd else (True,)
+        medians: dict[str, float] = {}
         for precision in args.precisions.split(","):
             for mode in modes:  # a first step warms up allocators and kernels
                 model.decoder.defer_weight_grads = mode
@@ -133,10 +119,11 @@ def main() -> None:
                     model.decoder.defer_weight_grads = mode
                     times[mode].append(train_step_seconds(model, optimizer, batch, precision))
             model.decoder.defer_weight_grads = True
-            median = statistics.median(times[True])
+            median = medians[precision] = statistics.median(times[True])
+            versus = (f"; fp32/{precision} {medians['fp32'] / median:.2f}x" if "fp32" in medians and precision != "fp32"
+                      else "")
             print(f"train step  batch {args.batch}, {args.tokens} tokens, {args.frames} frames, {precision}: "
-                  f"median {median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times[True])}); "
-                  f"NVIDIA/ours {NVIDIA_STEP_SECONDS / median:.2f}x  [{load()}]")
+                  f"median {median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times[True])}){versus}  [{load()}]")
             if args.plain_autograd:
                 plain = statistics.median(times[False])
                 print(f"            plain autograd: median {plain:.2f} s "
@@ -152,7 +139,7 @@ def main() -> None:
                                                   vocab_size(config.text)))
         rtf = median / (seconds * sentences)
         print(f"inference   {sentences} sentence(s) x {seconds:.2f} s of audio: {median:.2f} s, RTF {rtf:.4f} "
-              f"(NVIDIA {NVIDIA_RTF}: {NVIDIA_RTF / rtf:.1f}x faster)  [{load()}]")
+              f"(decoding seconds per second of audio)  [{load()}]")
 
 
 if __name__ == "__main__":

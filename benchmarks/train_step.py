@@ -1,175 +1,283 @@
-"""Training-step speed of the engine: a Tacotron-2-shaped and a WaveNet-shaped model, fp32 vs bf16.
+"""WaveNet training throughput (samples/s) at the shipped voice's shape and at wavenet-small, beside this
+machine's FLOP floor and, with ``--base REV``, beside another commit's code measured in the same run.
 
-Both models are stand-ins with the layer shapes of the published architectures (Tacotron 2:
-Shen et al. 2018; WaveNet vocoder: 24 dilated layers, 2 cycles of 1..512, as in r9y9's
-LJSpeech preset, at smaller channel counts), trained through the real :class:`Trainer`
-(autocast, clipping, EMA, logging). Step time and samples/s are read back from the run's
-TensorBoard log, averaged over the measured steps after warm-up.
+    .venv/bin/python benchmarks/train_step.py                              # this checkout alone
+    taskset -c 1 .venv/bin/python benchmarks/train_step.py --base HEAD~1   # against the previous commit
+    .venv/bin/python benchmarks/train_step.py --precisions fp32,bf16       # bf16 autocast as well
 
-    python benchmarks/train_step.py                      # CPU, default sizes
-    python benchmarks/train_step.py --device cuda --steps 20
+What is timed is one optimiser step of the real model: ``model.loss(batch)``, backward, Adam, on a
+batch of the config's training shape (``train.batch_size`` windows of ``wavenet.window_frames`` mel
+frames, with the mel context the model's conditioning reaches). Throughput is audio samples per
+second. The FLOP floor is the step's matmul and convolution FLOPs (counted by torch's
+FlopCounterMode on this very step) divided by the fp32 matmul peak measured at the start of the run:
+"% floor" (floor / step time) says how close the step comes to what this core could do.
+
+With ``--base REV`` the revision's ``src/`` is unpacked (``git archive``) into a temporary folder and
+each revision runs in a worker process of its own (one Python cannot import two ``wavetron``
+packages); the workers take turns step run by step run (ABBA), so both see the same load. Both start
+every run from the same weights (the first worker's seeded initial weights, loaded into the other when
+the parameter names and shapes agree) on the same batch, and the per-step losses of the two are
+compared: a faster forward pass must compute the same function.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import nn
-from torch.nn import functional as F
-
-from wavetron.config import Config, TrainConfig
-from wavetron.train import Trainer
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIGS = ["configs/voice-wavenet.yaml", "configs/wavenet-small.yaml"]
 
 
-@dataclass
-class Batch:
-    """tokens (B, L) long; mels (B, n_mels, frames); audio (B, frames*hop) long mu-law classes."""
+# ----- the worker: runs in a process that imports one revision's wavetron --------------------------
 
-    tokens: torch.Tensor
-    mels: torch.Tensor
-    audio: torch.Tensor
+def _batch(model, config, seed: int = 0):
+    """The synthetic training batch of ``config``'s shape: the same for every revision (seeded here)."""
+    from types import SimpleNamespace
 
-    def to(self, device) -> "Batch":
-        return Batch(self.tokens.to(device), self.mels.to(device), self.audio.to(device))
+    import torch
 
-    def __len__(self) -> int:
-        return self.mels.shape[0]
+    from wavetron.models import wavenet as wavenet_module
 
-
-class Tacotron2Shaped(nn.Module):
-    """Encoder (3 conv + BiLSTM), location-free additive attention, 2 decoder LSTMs, postnet."""
-
-    def __init__(self, symbols: int = 100, n_mels: int = 80, dim: int = 512, rnn: int = 1024) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(symbols, dim)
-        self.convs = nn.ModuleList(nn.Sequential(nn.Conv1d(dim, dim, 5, padding=2), nn.BatchNorm1d(dim))
-                                   for _ in range(3))
-        self.encoder = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
-        self.prenet = nn.Sequential(nn.Linear(n_mels, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
-        self.attention_rnn = nn.LSTMCell(256 + dim, rnn)
-        self.query, self.keys, self.energy = nn.Linear(rnn, 128), nn.Linear(dim, 128), nn.Linear(128, 1)
-        self.decoder_rnn = nn.LSTMCell(rnn + dim, rnn)
-        self.project = nn.Linear(rnn + dim, n_mels + 1)
-        self.postnet = nn.Sequential(*[nn.Sequential(nn.Conv1d(n_mels if i == 0 else dim, dim, 5, padding=2),
-                                                     nn.Tanh()) for i in range(4)], nn.Conv1d(dim, n_mels, 5, padding=2))
-
-    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        x = self.embed(batch.tokens).transpose(1, 2)  # (B, dim, L)
-        for conv in self.convs:
-            x = F.dropout(F.relu(conv(x)), 0.5, self.training)
-        memory, _ = self.encoder(x.transpose(1, 2))  # (B, L, dim)
-        keys = self.keys(memory)
-        mels = batch.mels  # (B, n_mels, T)
-        batch_size, _, frames = mels.shape
-        previous = torch.cat([mels.new_zeros(batch_size, mels.shape[1], 1), mels[:, :, :-1]], 2)
-        prenet = self.prenet(previous.transpose(1, 2))  # (B, T, 256)
-        h1 = c1 = mels.new_zeros(batch_size, self.attention_rnn.hidden_size)
-        h2 = c2 = mels.new_zeros(batch_size, self.decoder_rnn.hidden_size)
-        context = memory.new_zeros(batch_size, memory.shape[2])
-        outputs = []
-        for t in range(frames):  # teacher-forced autoregressive decoder, one frame per step
-            h1, c1 = self.attention_rnn(torch.cat([prenet[:, t], context], 1), (h1, c1))
-            weights = torch.softmax(self.energy(torch.tanh(self.query(h1)[:, None] + keys)).squeeze(2), 1)
-            context = torch.bmm(weights[:, None], memory).squeeze(1)
-            h2, c2 = self.decoder_rnn(torch.cat([h1, context], 1), (h2, c2))
-            outputs.append(self.project(torch.cat([h2, context], 1)))
-        out = torch.stack(outputs, 2)  # (B, n_mels + 1, T)
-        before, stop = out[:, :-1], out[:, -1]
-        after = before + self.postnet(before)
-        mel = F.mse_loss(before.float(), mels) + F.mse_loss(after.float(), mels)
-        gate = F.binary_cross_entropy_with_logits(stop.float(), torch.zeros_like(stop, dtype=torch.float32))
-        return {"loss": mel + gate, "mel/mse": mel, "stop/bce": gate}
+    dims = model.dims
+    context = wavenet_module.mel_reach(dims) if hasattr(wavenet_module, "mel_reach") and dims.cond_channels else 0
+    frames = config.wavenet.window_frames or 8
+    generator = torch.Generator().manual_seed(seed)
+    samples = frames * dims.hop_length
+    # Speech-like amplitudes: smoothed noise, peak about 0.5 (uniform noise would put every class alike).
+    noise = torch.randn(config.train.batch_size, samples + 8, generator=generator)
+    audio = (0.15 * torch.nn.functional.avg_pool1d(noise[:, None], 9, 1).squeeze(1)).clamp(-1, 1)[:, :samples]
+    mels = torch.randn(config.train.batch_size, config.audio.n_mels, frames + 2 * context, generator=generator) - 4
+    return SimpleNamespace(ids=[str(i) for i in range(len(audio))], audio=audio.contiguous(), mels=mels,
+                           audio_lengths=None, speakers=None, mel_context=context)
 
 
-class WaveNetShaped(nn.Module):
-    """Gated dilated causal convolutions with mel conditioning and a 256-way softmax output."""
+class _Case:
+    """A model of one config, its initial weights and its batch, built once per worker."""
 
-    def __init__(self, n_mels: int = 80, hop: int = 256, layers: int = 24, cycle: int = 12,
-                 residual: int = 64, gate: int = 128, skip: int = 64, classes: int = 256) -> None:
-        super().__init__()
-        self.hop = hop
-        self.inp = nn.Conv1d(classes, residual, 1)
-        self.dilated = nn.ModuleList(nn.Conv1d(residual, gate, 2, dilation=2 ** (i % cycle)) for i in range(layers))
-        self.cond = nn.ModuleList(nn.Conv1d(n_mels, gate, 1) for _ in range(layers))
-        self.res = nn.ModuleList(nn.Conv1d(gate // 2, residual, 1) for _ in range(layers))
-        self.skip = nn.ModuleList(nn.Conv1d(gate // 2, skip, 1) for _ in range(layers))
-        self.out = nn.Sequential(nn.ReLU(), nn.Conv1d(skip, skip, 1), nn.ReLU(), nn.Conv1d(skip, classes, 1))
+    def __init__(self, config_path: str, weights: str, precision: str):
+        import torch
 
-    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        classes = self.out[-1].out_channels
-        target = batch.audio  # (B, T)
-        previous = F.pad(target[:, :-1], (1, 0), value=classes // 2)
-        x = self.inp(F.one_hot(previous, classes).transpose(1, 2).float())  # (B, residual, T)
-        cond = batch.mels.repeat_interleave(self.hop, dim=2)  # (B, n_mels, T)
-        skips = 0
-        for dilated, cond_conv, res, skip in zip(self.dilated, self.cond, self.res, self.skip):
-            h = dilated(F.pad(x, (dilated.dilation[0], 0))) + cond_conv(cond)
-            a, b = h.chunk(2, dim=1)
-            h = torch.tanh(a) * torch.sigmoid(b)
-            x = x + res(h)
-            skips = skips + skip(h)
-        logits = self.out(skips)
-        ce = F.cross_entropy(logits.float(), target)
-        return {"loss": ce, "wave/ce": ce}
+        from wavetron.config import load_config
+        from wavetron.models.wavenet import build_wavenet
+
+        self.config = load_config(config_path)
+        torch.manual_seed(0)
+        self.model = build_wavenet(self.config).train()
+        self.note = ""
+        state = self.model.state_dict()
+        if os.path.exists(weights):
+            theirs = torch.load(weights)
+            if {k: v.shape for k, v in theirs.items()} == {k: v.shape for k, v in state.items()}:
+                self.model.load_state_dict(theirs)
+                self.note = "weights shared"
+            else:
+                self.note = "parameters differ from the other revision's: each starts from its own seeded weights"
+        else:
+            torch.save(state, weights)
+            self.note = "weights shared"
+        self.initial = {k: v.clone() for k, v in self.model.state_dict().items()}
+        self.batch = _batch(self.model, self.config)
+        self.precision = precision
+        self.flops = self._count_flops()
+
+    def _step(self, optimizer) -> float:
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            loss = self.model.loss(self.batch)["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def _count_flops(self) -> int:
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=0.0)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self._step(optimizer)
+        self.model.load_state_dict(self.initial)
+        return counter.get_total_flops()
+
+    def run(self, steps: int) -> dict:
+        """``steps`` optimiser steps from the initial weights: each step's seconds and loss."""
+        import time
+
+        import torch
+
+        self.model.load_state_dict(self.initial)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.train.lr)
+        self._step(optimizer)  # warm-up: allocator, oneDNN primitives; not timed, not compared
+        self.model.load_state_dict(self.initial)
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.train.lr)
+        seconds, cpu, losses = [], [], []
+        for _ in range(steps):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            losses.append(self._step(optimizer))
+            seconds.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        batch = self.batch
+        return {"seconds": seconds, "cpu": cpu, "losses": losses, "samples": batch.audio.numel(), "flops": self.flops,
+                "batch": list(batch.audio.shape), "mels": list(batch.mels.shape), "note": self.note,
+                "params": sum(p.numel() for p in self.model.parameters())}
 
 
-def make_batches(kind: str, batch_size: int, count: int) -> list[Batch]:
-    generator = torch.Generator().manual_seed(0)
-    text, frames = (48, 96) if kind == "tacotron2" else (1, 16)  # WaveNet: 16 frames = 4096 samples
-    return [Batch(torch.randint(0, 100, (text,), generator=generator),
-                  torch.randn(80, frames, generator=generator),
-                  torch.randint(0, 256, (frames * 256,), generator=generator)) for _ in range(count)]
+def worker(src: str, threads: int) -> None:
+    """Answer one JSON request a line on stdin: ``{"config", "precision", "steps", "weights"}``."""
+    sys.path.insert(0, src)
+    import torch
+
+    import wavetron
+
+    torch.set_num_threads(threads)
+    if not Path(wavetron.__file__).resolve().is_relative_to(Path(src).resolve()):
+        raise SystemExit(f"worker imported {wavetron.__file__}, not the wavetron under {src}")
+    cases: dict[tuple[str, str], _Case] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        key = (request["config"], request["precision"])
+        try:
+            if key not in cases:
+                cases[key] = _Case(request["config"], request["weights"], request["precision"])
+            answer = cases[key].run(request["steps"])
+        except Exception as err:  # noqa: BLE001 - an old revision may not read a new config: say so, go on
+            answer = {"error": f"{type(err).__name__}: {err}"}
+        print(json.dumps(answer), flush=True)
 
 
-def collate(items: list[Batch]) -> Batch:
-    return Batch(torch.stack([i.tokens for i in items]), torch.stack([i.mels for i in items]),
-                 torch.stack([i.audio for i in items]))
+# ----- the driver ------------------------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, name: str, src: Path, threads: int):
+        self.name = name
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=str(src))
+        self.process = subprocess.Popen([sys.executable, __file__, "--worker", str(src), "--threads", str(threads)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+    def ask(self, request: dict) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {self.name} worker died (see its error above)")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
-def measure(kind: str, precision: str, device: str, batch_size: int, warmup: int, steps: int) -> tuple[float, float]:
-    """(seconds per step, samples per second) over ``steps`` steps after ``warmup``."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+def _unpack(revision: str, into: Path) -> Path:
+    """``src/`` of ``revision`` under ``into`` (git archive: the shared checkout is not touched)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", revision], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
 
-    torch.manual_seed(0)
-    model = Tacotron2Shaped() if kind == "tacotron2" else WaveNetShaped()
-    data = make_batches(kind, batch_size, batch_size * (warmup + steps))
-    # The warm-up window and the measured window are logged separately: log_every divides both.
-    window = warmup if warmup == steps else 1
-    config = Config(train=TrainConfig(batch_size=batch_size, max_steps=warmup + steps, precision=precision,
-                                      log_every=window, validate_every=10**9, checkpoint_every=10**9,
-                                      ema_decay=0.9999, device=device))
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, data, None, collate, config, tmp, kind, "model", bucket=False)
-        trainer.fit()
-        trainer.logger.close()
-        events = EventAccumulator(str(Path(tmp) / "logs")).Reload()
-        times = [e for e in events.Scalars("train/step_time") if e.step > warmup]
-        rates = [e for e in events.Scalars("train/samples_per_s") if e.step > warmup]
-    step_time = sum(e.value for e in times) / len(times)
-    return step_time, sum(e.value for e in rates) / len(rates)
+
+def _summary(answers: list[dict]) -> dict:
+    median = statistics.median(s for a in answers for s in a["seconds"])
+    cpu = statistics.median(s for a in answers for s in a["cpu"])
+    return {"median": median, "cpu": cpu, "rate": answers[0]["samples"] / median,
+            "cpu_rate": answers[0]["samples"] / cpu, "runs": [statistics.median(a["seconds"]) for a in answers]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1: on a shared 2-core machine more threads only contend)")
-    parser.add_argument("--steps", type=int, default=2, help="measured steps per configuration")
-    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
+    parser.add_argument("--base", metavar="REV", help="also measure this revision's code, interleaved")
+    parser.add_argument("--precisions", default="fp32", help="comma-separated: fp32, bf16 (autocast)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per revision (ABBA order)")
+    parser.add_argument("--steps", type=int, default=3, help="optimiser steps per run")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker", metavar="SRC", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.threads)
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from machine import describe, matmul_peak
+
+    import torch
+
     torch.set_num_threads(args.threads)
-    print(f"device {args.device}, {args.threads} threads, batch {args.batch_size}, "
-          f"{args.steps} measured steps after {args.steps} warm-up; torch {torch.__version__}")
-    print(f"{'model':<10} {'fp32 s/step':>11} {'bf16 s/step':>11} {'fp32 samp/s':>11} {'bf16 samp/s':>11} "
-          f"{'bf16 speed-up':>13}", flush=True)
-    for kind in ("tacotron2", "wavenet"):
-        fp32 = measure(kind, "fp32", args.device, args.batch_size, args.steps, args.steps)
-        bf16 = measure(kind, "bf16", args.device, args.batch_size, args.steps, args.steps)
-        print(f"{kind:<10} {fp32[0]:>11.3f} {bf16[0]:>11.3f} {fp32[1]:>11.2f} {bf16[1]:>11.2f} "
-              f"{fp32[0] / bf16[0]:>12.2f}x", flush=True)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
+                           text=True).stdout.strip()
+    print(describe(args.threads))
+    peak = matmul_peak(args.threads) * 1e9
+    with tempfile.TemporaryDirectory() as tmp:
+        sides = {f"this checkout ({head}{' + uncommitted changes' if dirty else ''})": ROOT / "src"}
+        if args.base:
+            sides[f"base {args.base}"] = _unpack(args.base, Path(tmp))
+        workers = {name: _Worker(name, src, args.threads) for name, src in sides.items()}
+        try:
+            for config in args.configs:
+                for precision in args.precisions.split(","):
+                    weights = str(Path(tmp) / f"{Path(config).stem}-{precision}.pt")
+                    request = {"config": str(ROOT / config), "precision": precision, "steps": args.steps,
+                               "weights": weights}
+                    answers: dict[str, list[dict]] = {name: [] for name in workers}
+                    for index in range(args.repeats):
+                        order = list(workers) if index % 2 == 0 else list(reversed(workers))
+                        for name in order:
+                            answers[name].append(workers[name].ask(request))
+                    _report(config, precision, answers, peak, args)
+        finally:
+            for item in workers.values():
+                item.close()
+    from machine import load
+
+    print(f"after: {load()}")
+
+
+def _report(config: str, precision: str, answers: dict[str, list[dict]], peak: float, args) -> None:
+    names = list(answers)
+    first = answers[names[0]][0]
+    print(f"\n== {config}, {precision}: batch {first.get('batch')} samples (mels {first.get('mels')}), "
+          f"{args.steps} steps x {args.repeats} runs per revision, medians of the step times")
+    print("s/step and samples/s are wall time; cpu s and samples/cpu-s count only this process's CPU time, "
+          "which other processes on a busy machine disturb less")
+    print(f"{'code':44s} {'s/step':>8s} {'samples/s':>10s} {'cpu s':>7s} {'samp/cpu-s':>10s} {'GFLOP/step':>10s} "
+          f"{'floor s':>8s} {'% floor':>8s}  runs (median s/step of each)")
+    summaries = {}
+    for name in names:
+        errors = [a["error"] for a in answers[name] if "error" in a]
+        if errors:
+            print(f"{name:44s} failed: {errors[0]}")
+            continue
+        summary = _summary(answers[name])
+        summaries[name] = summary
+        flops = answers[name][0]["flops"]
+        floor = flops / peak
+        print(f"{name:44s} {summary['median']:8.3f} {summary['rate']:10.0f} {summary['cpu']:7.3f} "
+              f"{summary['cpu_rate']:10.0f} {flops / 1e9:10.2f} {floor:8.3f} "
+              f"{100 * floor / summary['median']:7.1f}%  {', '.join(f'{t:.3f}' for t in summary['runs'])}")
+    if len(summaries) == 2:
+        ours, base = names
+        ratio = summaries[ours]["rate"] / summaries[base]["rate"]
+        cpu_ratio = summaries[ours]["cpu_rate"] / summaries[base]["cpu_rate"]
+        print(f"throughput ratio, this checkout / base: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU time")
+        mine, theirs = answers[ours][0], answers[base][0]
+        if mine["batch"] != theirs["batch"] or mine["mels"] != theirs["mels"]:
+            print("losses: not compared (the revisions build different batches: "
+                  f"{mine['batch']}/{mine['mels']} against {theirs['batch']}/{theirs['mels']})")
+        else:
+            worst = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(mine["losses"], theirs["losses"]))
+            print(f"losses per step, this checkout: {', '.join(f'{v:.6f}' for v in mine['losses'])}")
+            print(f"losses per step, base:          {', '.join(f'{v:.6f}' for v in theirs['losses'])}")
+            print(f"largest relative difference {worst:.2e} ({mine['note']}): "
+                  f"{'agree' if worst < 1e-3 else 'DIFFER'}")
 
 
 if __name__ == "__main__":

@@ -3,23 +3,27 @@
 For the small and big presets: samples/s and real-time factor (compute seconds per second of
 22,050 Hz audio) of path 2 and of path 3 on one thread at batch 1 (its numba kernel, and its C kernel
 with float32 and with float16 weights); of batched generation (8 streams) and of folded generation of a
-long utterance on 2 threads (C kernel, float16 weights); each as a ratio to path 2. Also FLOPs per sample,
+long utterance on --threads threads (C kernel, float16 weights); each as a ratio to path 2, measured in
+the same run. Also FLOPs per sample,
 the fraction of the machine's measured matmul peak, and a training step in fp32 vs bf16 autocast.
 
 The machine may be shared: every figure is the median of --repeats runs, single-thread figures are
-also given in CPU time (less sensitive to other processes), and the load average is printed.
+also given in CPU time (less sensitive to other processes), and the CPU model, its flags and the load are
+printed (benchmarks/machine.py).
 
     .venv/bin/python benchmarks/wavenet_generate.py [--presets small big] [--seconds 10] [--repeats 3]
+    taskset -c 1 .venv/bin/python benchmarks/wavenet_generate.py --threads 1   # pinned to one core
 """
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
+import sys
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe, load, matmul_peak, timed as timed_runs  # noqa: E402
 
 from wavetron.config import load_config
 from wavetron.generate import generate_folded, make_request
@@ -40,33 +44,21 @@ def macs_per_sample(model) -> int:
     return d.layers * per_layer - last_fix + d.skip_channels * d.skip_channels + d.skip_channels * model.out_channels
 
 
-def measured_peak(threads: int) -> float:
-    """GFLOP/s of a large fp32 matmul with ``threads`` threads: the practical peak of this machine."""
-    torch.set_num_threads(threads)
-    a, b = torch.randn(1536, 1536), torch.randn(1536, 1536)
-    a @ b
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 1536 ** 3 / min(times) / 1e9
+def preset_path(name: str) -> Path:
+    """``small`` -> configs/wavenet-small.yaml; a config's own name (``voice-wavenet``) names it directly."""
+    return CONFIGS / f"{name}.yaml" if (CONFIGS / f"{name}.yaml").exists() else CONFIGS / f"wavenet-{name}.yaml"
 
 
 def timed(fn, repeats: int) -> tuple[float, float]:
     """Median wall and CPU seconds of ``fn()``."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w)
-        cpus.append(time.process_time() - c)
-    return statistics.median(walls), statistics.median(cpus)
+    wall, cpu, _ = timed_runs(fn, repeats)
+    return wall, cpu
 
 
-def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, fast_samples: int) -> dict:
+def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, fast_samples: int,
+                 threads: int) -> dict:
     torch.manual_seed(0)
-    model = build_wavenet(load_config(CONFIGS / f"wavenet-{name}.yaml")).eval()
+    model = build_wavenet(load_config(preset_path(name))).eval()
     hop = model.dims.hop_length
     rows = {}
 
@@ -85,28 +77,28 @@ def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, f
         wall, cpu = timed(lambda: generate_fast(model, req, weights=weights), repeats)
         rows[f"path 3 {backend} {precision}, batch 1, 1 thread"] = (fast_samples, wall, cpu)
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     precision = "float16" if c_kernel_available() else "float32"
     req = make_request(model, mel(8, fast_samples // 2), length=fast_samples // 2, seed=0)
-    wall, cpu = timed(lambda: generate_fast(model, req, threads=2, weights=weights), repeats)
-    rows[f"path 3 {precision}, 8 streams, 2 threads"] = (8 * (fast_samples // 2), wall, cpu)
+    wall, cpu = timed(lambda: generate_fast(model, req, threads=threads, weights=weights), repeats)
+    rows[f"path 3 {precision}, 8 streams, {threads} thread(s)"] = (8 * (fast_samples // 2), wall, cpu)
     frames = int(seconds * RATE) // hop
     long_mel = torch.randn(80, frames)
     wall, cpu = timed(lambda: generate_folded(model, long_mel, segment_frames=max(16, frames // 16), overlap_frames=4,
-                                              method="fast", threads=2, precision=precision), 1)
-    rows[f"path 3 {precision} folded {seconds:g} s, 2 threads"] = (frames * hop, wall, cpu)
+                                              method="fast", threads=threads, precision=precision), 1)
+    rows[f"path 3 {precision} folded {seconds:g} s, {threads} thread(s)"] = (frames * hop, wall, cpu)
     return {"model": model, "rows": rows}
 
 
-def train_step_times(name: str, steps: int) -> dict[str, float]:
-    """Seconds per optimiser step (batch 8 windows of 8 frames) in fp32 and bf16 autocast, 2 threads."""
+def train_step_times(name: str, steps: int, threads: int) -> dict[str, float]:
+    """Seconds per optimiser step (batch 8 windows of 8 frames) in fp32 and bf16 autocast."""
     from types import SimpleNamespace
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     out = {}
     for precision in ("fp32", "bf16"):
         torch.manual_seed(0)
-        model = build_wavenet(load_config(CONFIGS / f"wavenet-{name}.yaml")).train()
+        model = build_wavenet(load_config(preset_path(name))).train()
         optim = torch.optim.Adam(model.parameters(), lr=1e-3)
         batch = SimpleNamespace(audio=torch.rand(8, 2048) * 1.6 - 0.8, mels=torch.randn(8, 80, 8),
                                 audio_lengths=None, speakers=None)
@@ -131,13 +123,15 @@ def main() -> None:
     parser.add_argument("--cached-samples", type=int, default=1000)
     parser.add_argument("--fast-samples", type=int, default=11025)
     parser.add_argument("--train-steps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="threads of the batched, folded and training rows")
     args = parser.parse_args()
 
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch {torch.__version__}")
-    peak1, peak2 = measured_peak(1), measured_peak(2)
-    print(f"measured fp32 matmul peak: {peak1:.1f} GFLOP/s on 1 thread, {peak2:.1f} GFLOP/s on 2 threads")
+    print(describe(1))
+    peak1 = matmul_peak(1)
+    peaks = {1: peak1, args.threads: matmul_peak(args.threads) if args.threads != 1 else peak1}
+    print(f"fp32 matmul peak: {peak1:.1f} GFLOP/s on 1 thread, {peaks[args.threads]:.1f} on {args.threads}")
     for name in args.presets:
-        result = bench_preset(name, args.seconds, args.repeats, args.cached_samples, args.fast_samples)
+        result = bench_preset(name, args.seconds, args.repeats, args.cached_samples, args.fast_samples, args.threads)
         model, rows = result["model"], result["rows"]
         flops = 2 * macs_per_sample(model)
         print(f"\n== {name} preset: {model.dims.layers} layers / {model.dims.stacks} stacks, "
@@ -148,17 +142,16 @@ def main() -> None:
         for label, (samples, wall, cpu) in rows.items():
             rate = samples / wall
             base = base or rate
-            threads = 2 if "2 threads" in label else 1
-            peak = peak2 if threads == 2 else peak1
+            peak = peaks[1 if ", 1 thread" in label else args.threads]
             cpu_rtf = cpu / (samples / RATE)
             print(f"{label:44s} {rate:10.0f} {RATE / rate:7.3f} {cpu_rtf:9.3f} {rate / base:9.1f} "
                   f"{100 * rate * flops / 1e9 / peak:6.1f}%")
-        steps = train_step_times(name, args.train_steps)
-        print(f"training step (8 x 2048 samples, 2 threads): fp32 {steps['fp32'] * 1e3:.0f} ms, "
+        steps = train_step_times(name, args.train_steps, args.threads)
+        print(f"training step (8 x 2048 samples, {args.threads} thread(s)): fp32 {steps['fp32'] * 1e3:.0f} ms, "
               f"bf16 autocast {steps['bf16'] * 1e3:.0f} ms ({steps['fp32'] / steps['bf16']:.2f}x)")
     if not c_kernel_available():
         print("\nthe C kernel is not built on this machine: path 3 ran its numba kernel only")
-    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    print(f"\nafter: {load()}")
 
 
 if __name__ == "__main__":
