@@ -5,6 +5,7 @@ import asyncio
 import ipaddress
 import socket
 import sys
+from urllib.parse import urlparse
 
 from .app import ServeOptions, create_app
 from .engine import Engine
@@ -56,6 +57,10 @@ async def serve(engine: Engine, options: ServeOptions, host: str, port: int, wyo
 
         address, wyoming_task = await start_wyoming(wyoming, engine, metrics, options.max_chars)
         print(f"wavetron serve: wyoming listening on {address}", flush=True)
+        wyoming_host = urlparse(wyoming).hostname
+        if wyoming_host is not None and not is_loopback(wyoming_host):
+            print(f"wavetron serve: warning: Wyoming on {wyoming_host} has no authentication (the protocol has none)",
+                  file=sys.stderr, flush=True)
     if not is_loopback(host) and options.api_key is None:
         print(f"wavetron serve: warning: listening on {host} with no --api-key: anyone who reaches it can use it",
               file=sys.stderr, flush=True)
