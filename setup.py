@@ -5,4 +5,4 @@
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("wavetron.generate._ckernel", ["src/wavetron/generate/_ckernel.c"],
-                             extra_compile_args=["-O3", "-std=c11"], optional=True)])
+                             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"], optional=True)])

@@ -45,6 +45,14 @@ typedef struct {
     int64_t *out_cls;
     float *out_val, *logits;
     int64_t rows, n_frames;
+    /* excitation model (order > 0): per-sample predictor coefficients (B, n_coef, order) float32, the class
+     * values (C,) float64, the last `order` samples per stream (B, order) float64, newest first, and the
+     * generated signal (B, n) float64 */
+    int order;
+    int64_t n_coef;
+    const float *coef;
+    const double *table;
+    double *history, *signal;
 } Job;
 
 TARGET static inline __m256 load8(const void *w, size_t idx, int half) {
@@ -283,12 +291,50 @@ static float sample_mol(const float *params, int M, float u0, float u1, float te
     return (float)(value < -1.0 ? -1.0 : (value > 1.0 ? 1.0 : value));
 }
 
+/* The mu-law class of x (clipped to [-1, 1]) in double, operation for operation as models.wavenet.mulaw_quantize
+ * and audio.lpc's closed loop (this file is built with -ffp-contract=off: no fused multiply-adds here). */
+static int64_t mulaw_class(double x, int classes) {
+    const double mu = classes - 1;
+    x = x < -1.0 ? -1.0 : (x > 1.0 ? 1.0 : x);
+    const double sign = x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+    const double y = sign * log1p(mu * fabs(x)) / log1p(mu);
+    return (int64_t)floor((y + 1.0) / 2.0 * mu + 0.5);
+}
+
+/* The excitation model's input of step t for stream b: p_t = -sum_k a_k(t) s_{t-k} (k = 1, 2, ... in that
+ * order, in double, as generate.common.ExcitationLoop), then the three embeddings summed as the model does:
+ * previous sample + prediction + previous excitation. Returns p_t. */
+static double excitation_input(const Job *j, int b, int64_t t, float *xb) {
+    const int R = j->R, order = j->order;
+    const double *hist = j->history + (size_t)b * order;
+    const float *a = j->coef + ((size_t)b * j->n_coef + t) * order;
+    const int taps = t < order ? (int)t : order;
+    double p = 0.0;
+    for (int k = 0; k < taps; k++) p = p - (double)a[k] * hist[k];
+    const int64_t previous = mulaw_class(hist[0], j->C), predicted = mulaw_class(p, j->C);
+    const float *e0 = j->emb + (size_t)previous * R, *e1 = j->emb + ((size_t)j->C + predicted) * R;
+    const float *e2 = j->emb + ((size_t)2 * j->C + j->prev_cls[b]) * R;
+    for (int i = 0; i < R; i++) xb[i] = (e0[i] + e1[i]) + e2[i];
+    return p;
+}
+
+/* After sampling class c at step t: s_t = clip(p_t + table[c], -1, 1) joins the history. */
+static void excitation_push(const Job *j, int b, int64_t step, double p, int64_t c, int64_t n) {
+    double *hist = j->history + (size_t)b * j->order;
+    double s = p + j->table[c];
+    s = s < -1.0 ? -1.0 : (s > 1.0 ? 1.0 : s);
+    memmove(hist + 1, hist, sizeof(double) * (size_t)(j->order - 1));
+    hist[0] = s;
+    j->signal[(size_t)b * n + step] = s;
+}
+
 TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
     const int B = j->B, R = j->R, G = j->G, H = G / 2, S = j->S, C = j->C, L = j->L, K = j->K;
     const int KR = K * R, H8 = (H + 7) / 8 * 8, half = j->half;
     float *x = scratch, *taps = x + (size_t)B * R, *h = taps + (size_t)B * KR, *z = h + (size_t)B * j->G8;
     float *sr = z + (size_t)B * H8, *skip = sr + (size_t)B * j->SR8, *hidden = skip + (size_t)B * j->S8;
     float *relu = hidden + (size_t)B * j->S8, *out = relu + (size_t)B * j->S8, *probs = out + (size_t)B * j->C8;
+    double *pred = (double *)(((uintptr_t)(probs + j->C8) + 63) & ~(uintptr_t)63);  /* p_t per stream (excitation) */
     const size_t wd_size = (size_t)(j->G8 / 8) * KR * 8, wsr_size = (size_t)(j->SR8 / 8) * H * 8;
     const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752f), halfv = _mm256_set1_ps(0.5f);
     for (int64_t step = 0; step < n; step++) {
@@ -296,6 +342,7 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
         for (int b = 0; b < B; b++) {
             float *xb = x + (size_t)b * R;
             if (j->mol) for (int i = 0; i < R; i++) xb[i] = j->in_w[i] * j->prev_val[b] + j->in_b[i];
+            else if (j->order) pred[b] = excitation_input(j, b, t, xb);
             else memcpy(xb, j->emb + (size_t)j->prev_cls[b] * R, sizeof(float) * R);
         }
         memset(skip, 0, sizeof(float) * (size_t)B * j->S8);
@@ -376,6 +423,7 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
             } else {
                 int64_t cls = t < j->n_prompt ? j->prompt_cls[(size_t)b * j->n_prompt + t]
                                               : sample_class(ob, C, ub[0], j->temperature, probs);
+                if (j->order) excitation_push(j, b, step, pred[b], cls, n);
                 j->prev_cls[b] = cls;
                 j->out_cls[(size_t)b * n + step] = cls;
             }
@@ -398,26 +446,27 @@ static PyObject *py_supported(PyObject *self, PyObject *args) {
     return PyBool_FromLong(kernel_supported());
 }
 
-#define NBUF 25
+#define NBUF 29
 static const char *BUF_NAMES[NBUF] = {
     "frames", "const", "u", "queues", "offsets", "masks", "dilations", "wd", "wsr", "bsr", "w1", "b1", "w2",
     "b2", "emb", "in_w", "in_b", "prev_cls", "prev_val", "prompt_cls", "prompt_val", "uniforms", "out_cls",
-    "out_val", "logits"};
+    "out_val", "logits", "coef", "table", "history", "signal"};
 
-/* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows),
+/* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows, order, n_coef),
  *           (skip_scale, temperature, log_scale_min), *25 buffers in BUF_NAMES order) */
 static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     (void)self;
-    long long t0, n, n_frames, n_prompt, rows;
-    int B, R, G, S, C, L, K, hop, nq, mol, half, record;
+    long long t0, n, n_frames, n_prompt, rows, n_coef;
+    int B, R, G, S, C, L, K, hop, nq, mol, half, record, order;
     float skip_scale, temperature, log_scale_min;
     Py_buffer v[NBUF];
     memset(v, 0, sizeof(v));
-    if (!PyArg_ParseTuple(args, "(LLiiiiiiiiiLiiiLL)(fff)y*y*y*w*y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*y*y*y*w*w*w*:run_steps",
+    if (!PyArg_ParseTuple(args, "(LLiiiiiiiiiLiiiLLiL)(fff)y*y*y*w*y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*y*y*y*w*w*w*y*y*w*w*:run_steps",
                           &t0, &n, &B, &R, &G, &S, &C, &L, &K, &hop, &nq, &n_frames, &mol, &half, &record, &n_prompt,
-                          &rows, &skip_scale, &temperature, &log_scale_min, &v[0], &v[1], &v[2], &v[3], &v[4],
-                          &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16],
-                          &v[17], &v[18], &v[19], &v[20], &v[21], &v[22], &v[23], &v[24]))
+                          &rows, &order, &n_coef, &skip_scale, &temperature, &log_scale_min, &v[0], &v[1], &v[2],
+                          &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+                          &v[15], &v[16], &v[17], &v[18], &v[19], &v[20], &v[21], &v[22], &v[23], &v[24], &v[25],
+                          &v[26], &v[27], &v[28]))
         return NULL;
     PyObject *result = NULL;
 #if HAVE_KERNEL
@@ -431,6 +480,7 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     j.half = half; j.record = record; j.n_prompt = n_prompt; j.rows = rows; j.n_frames = n_frames;
     j.G8 = (G + 7) / 8 * 8; j.SR8 = (S + R + 7) / 8 * 8; j.S8 = (S + 7) / 8 * 8; j.C8 = (C + 7) / 8 * 8;
     j.skip_scale = skip_scale; j.temperature = temperature; j.log_scale_min = log_scale_min;
+    j.order = order; j.n_coef = n_coef;
     const int H = G / 2, wbytes = half ? 2 : 4;
     /* bytes each buffer must hold at least */
     Py_ssize_t need[NBUF] = {
@@ -440,14 +490,17 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
         (Py_ssize_t)j.S8 * S * wbytes, (Py_ssize_t)S * 4, (Py_ssize_t)j.C8 * S * wbytes, (Py_ssize_t)C * 4,
         0, (Py_ssize_t)R * 4, (Py_ssize_t)R * 4, (Py_ssize_t)B * 8, (Py_ssize_t)B * 4,
         mol ? 0 : (Py_ssize_t)B * n_prompt * 8, mol ? (Py_ssize_t)B * n_prompt * 4 : 0, (Py_ssize_t)B * n * 2 * 4,
-        (Py_ssize_t)B * n * 8, (Py_ssize_t)B * n * 4, record ? (Py_ssize_t)B * n * C * 4 : 0};
+        (Py_ssize_t)B * n * 8, (Py_ssize_t)B * n * 4, record ? (Py_ssize_t)B * n * C * 4 : 0,
+        order ? (Py_ssize_t)B * n_coef * order * 4 : 0, order ? (Py_ssize_t)C * 8 : 0,
+        order ? (Py_ssize_t)B * order * 8 : 0, order ? (Py_ssize_t)B * n * 8 : 0};
     for (int i = 0; i < NBUF; i++) {
         if (v[i].len < need[i]) {
             PyErr_Format(PyExc_ValueError, "run_steps: %s holds %zd bytes, needs %zd", BUF_NAMES[i], v[i].len, need[i]);
             goto done;
         }
     }
-    if (B < 1 || K < 1 || G % 2 || (nq > 0 && hop < 1) || (!mol && v[14].len < (Py_ssize_t)C * R * 4)) {
+    if (B < 1 || K < 1 || G % 2 || (nq > 0 && hop < 1) || order < 0 || (order && (mol || t0 + n > n_coef))
+        || (!mol && v[14].len < (Py_ssize_t)(order ? 3 : 1) * C * R * 4)) {
         PyErr_SetString(PyExc_ValueError, "run_steps: inconsistent dimensions");
         goto done;
     }
@@ -456,8 +509,9 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     j.b1 = v[11].buf; j.w2 = v[12].buf; j.b2 = v[13].buf; j.emb = v[14].buf; j.in_w = v[15].buf; j.in_b = v[16].buf;
     j.prev_cls = v[17].buf; j.prev_val = v[18].buf; j.prompt_cls = v[19].buf; j.prompt_val = v[20].buf;
     j.uniforms = v[21].buf; j.out_cls = v[22].buf; j.out_val = v[23].buf; j.logits = v[24].buf;
+    j.coef = v[25].buf; j.table = v[26].buf; j.history = v[27].buf; j.signal = v[28].buf;
     const size_t H8 = (size_t)(H + 7) / 8 * 8;
-    size_t floats = (size_t)B * (R + (size_t)K * R + j.G8 + H8 + j.SR8 + 3 * (size_t)j.S8 + j.C8) + j.C8 + 16;
+    size_t floats = (size_t)B * (R + (size_t)K * R + j.G8 + H8 + j.SR8 + 3 * (size_t)j.S8 + j.C8 + 2) + j.C8 + 16;
     float *scratch = aligned_alloc(64, (floats * 4 + 63) / 64 * 64);
     if (!scratch) { PyErr_NoMemory(); goto done; }
     memset(scratch, 0, floats * 4);

@@ -2,6 +2,10 @@
 the C kernel (``_ckernel.c``: AVX2/FMA, float32 or float16 weights) where it is built and the CPU
 supports it, otherwise the numba kernel (:func:`kernels.run_steps`, float32).
 
+The excitation model (``wavenet.excitation: lpc``) runs in both kernels: the linear prediction of each
+step (about ``lpc_order`` multiply-adds, in double) is done in the loop, in the order of
+:class:`~wavetron.generate.common.ExcitationLoop`, so a teacher-forced run reads exactly training's inputs.
+
 The mel frames are projected for all layers by one matmul in torch (at frame rate); the compiled
 loop does the rest, interpolation included, with no Python per sample. Several streams (a batch, or the segments of a folded
 utterance) are split into contiguous groups that run on separate threads without any per-sample
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .common import Generated, Request
+from .common import Generated, Request, draw_uniforms
 from . import kernels
 
 try:
@@ -25,6 +29,7 @@ except ImportError:  # not built (no C compiler at install time, or not x86-64)
 
 BACKENDS = ("auto", "c", "numba")
 PRECISIONS = ("auto", "float32", "float16")
+SUPPORTS_EXCITATION = True  # generate.run_request routes excitation models here
 
 
 def c_kernel_available() -> bool:
@@ -75,6 +80,7 @@ class PackedWeights:
     dims: tuple[int, int, int, int, int, int, int]  # L, R, G, S, C, K, hop
     backend: str = "numba"
     precision: str = "float32"
+    table: np.ndarray | None = None  # (C,) float64 class values: the excitation model (emb is then (3C, R))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -102,17 +108,25 @@ def float16_exact(model) -> bool:
     return all(torch.equal(m, m.detach().to(torch.float16).to(m.dtype)) for m in _matrices(model))
 
 
-def pack_weights(model, backend: str = "auto", precision: str = "auto") -> PackedWeights:
+def pack_weights(model, backend: str = "auto", precision: str = "auto", streams: int = 1) -> PackedWeights:
     """Copy ``model``'s weights into the layouts of the kernel ``backend`` (see :func:`resolve_backend`).
 
     ``precision="float16"`` stores the matrices in half precision (C kernel only): half the weight
     traffic per sample, activations and sums stay float32; the logits move by about 1e-4 relative.
-    ``auto`` takes float16 only where it is lossless (:func:`float16_exact`, e.g. the shipped voice,
-    stored in float16) and the C kernel runs; float32 otherwise.
+    ``auto`` considers float16 only where it is lossless (:func:`float16_exact`, e.g. the shipped voice,
+    stored in float16) and the C kernel runs, and then takes it only if it measures faster on this CPU
+    for this shape and ``streams`` per thread (:func:`faster_precision`); float32 otherwise.
     """
     backend = resolve_backend(backend, precision)
     if precision == "auto":
-        precision = "float16" if backend == "c" and float16_exact(model) else "float32"
+        precision = "float32"
+        if backend == "c" and float16_exact(model):
+            packed = {p: _pack(model, backend, p) for p in ("float32", "float16")}
+            return packed[faster_precision(packed["float32"], packed["float16"], streams)]
+    return _pack(model, backend, precision)
+
+
+def _pack(model, backend: str, precision: str) -> PackedWeights:
     dims = model.dims
     L, R, S, G, K = dims.layers, dims.residual_channels, dims.skip_channels, dims.gate_channels, dims.kernel_size
     # (L, G, K*R): column k*R + i is tap k (oldest first) of input channel i
@@ -129,6 +143,9 @@ def pack_weights(model, backend: str = "auto", precision: str = "auto") -> Packe
     if mol:
         emb = torch.zeros(0, R)
         in_w, in_b = model.input.weight[:, 0, 0], model.input.bias
+    elif model.excitation:  # previous sample, prediction, previous excitation: three tables stacked
+        emb = torch.cat([model.input.weight, model.input_prediction.weight, model.input_excitation.weight])
+        in_w, in_b = torch.zeros(R), torch.zeros(R)
     else:
         emb, in_w, in_b = model.input.weight, torch.zeros(R), torch.zeros(R)
     w1, w2 = model.head1.weight[:, :, 0], model.head2.weight[:, :, 0]
@@ -144,13 +161,26 @@ def pack_weights(model, backend: str = "auto", precision: str = "auto") -> Packe
         in_b=_np(in_b), dilations=np.asarray(model.dilations, np.int64), offsets=offsets,
         masks=np.asarray(sizes, np.int64) - 1, rows=int(sum(sizes)), skip_scale=float(model.skip_scale), mol=mol,
         log_scale_min=float(dims.log_scale_min), dims=(L, R, G, S, model.out_channels, K, dims.hop_length),
-        backend=backend, precision=precision)
+        backend=backend, precision=precision, table=_expansion_table(model))
+
+
+def _expansion_table(model) -> np.ndarray | None:
+    if not model.excitation:
+        return None
+    from ..audio.lpc import expansion_table
+
+    return np.ascontiguousarray(expansion_table(model.dims.classes), dtype=np.float64)
 
 
 class _Group:
-    """The state of a contiguous group of streams run by one thread."""
+    """The state of a contiguous group of streams run by one thread.
 
-    def __init__(self, begin: int, end: int, w: PackedWeights, req: Request, start: int | float) -> None:
+    ``coef``: the excitation model's predictor coefficients ``(B_all, T, order)`` float32, or None (then
+    any excitation weights run as a plain model, e.g. to time the kernel).
+    """
+
+    def __init__(self, begin: int, end: int, w: PackedWeights, req: Request, start: int | float,
+                 coef: np.ndarray | None = None) -> None:
         B, T = end - begin, req.length
         self.begin, self.end = begin, end
         self.queues = np.zeros((B, w.rows, w.dims[1]), np.float32)
@@ -164,6 +194,11 @@ class _Group:
         self.out_val = np.zeros((B, T), np.float32)
         C = w.dims[4]
         self.logits = np.zeros((B, T, C), np.float32) if req.record_logits else np.zeros((0, 0, C), np.float32)
+        order = coef.shape[2] if coef is not None else 0
+        self.coef = coef[begin:end] if coef is not None else np.zeros((B, 0, 0), np.float32)
+        self.table = w.table if coef is not None else np.zeros(0, np.float64)
+        self.history = np.zeros((B, order), np.float64)  # s_{t-1}, ..., s_{t-order}
+        self.signal = np.zeros((B, T if order else 0), np.float64)
 
     def run(self, w: PackedWeights, req: Request, frames: np.ndarray, const: np.ndarray, u: np.ndarray) -> None:
         b, e = self.begin, self.end
@@ -171,24 +206,83 @@ class _Group:
                 w.w1, w.b1, w.w2, w.b2)
         tail = (self.prev_cls, self.prev_val, self.prompt_cls, self.prompt_val, req.uniforms[b:e])
         outs = (self.out_cls, self.out_val, self.logits)
+        lpc = (self.coef, self.table, self.history, self.signal)
         if w.backend == "numba":
             kernels.run_steps(0, req.length, *args, np.float32(w.skip_scale), w.emb, w.in_w, w.in_b, w.mol, *tail,
-                              np.float32(req.temperature), np.float32(w.log_scale_min), *outs)
+                              np.float32(req.temperature), np.float32(w.log_scale_min), *outs, *lpc)
             return
         L, R, G, S, C, K, hop = w.dims
         ints = (0, req.length, e - b, R, G, S, C, L, K, hop, u.shape[1], frames.shape[1], int(w.mol),
-                int(w.precision == "float16"), int(req.record_logits), tail[2 + w.mol].shape[1], w.rows)
+                int(w.precision == "float16"), int(req.record_logits), tail[2 + w.mol].shape[1], w.rows,
+                self.history.shape[1], self.coef.shape[1])
         _ckernel.run_steps(ints, (w.skip_scale, req.temperature, w.log_scale_min), *args, w.emb, w.in_w, w.in_b,
-                           *tail, *outs)
+                           *tail, *outs, *lpc)
+
+
+def frame_conditioning(model, mel: torch.Tensor | None, speakers: torch.Tensor | None, batch: int):
+    """:meth:`WaveNet.frame_conditioning` for an already validated request (see :func:`make_request`).
+
+    The model's method first runs :meth:`WaveNet.condition` to validate its inputs, which upsamples the
+    whole mel to sample rate and drops the result: about a third of the fast path's time on the shipped
+    vocoder. This computes the same arrays without it (a test holds the two equal).
+    """
+    if mel is None or model.upsample is None:
+        return model.frame_conditioning(None, speakers, batch)
+    L, G, B = model.dims.layers, model.dims.gate_channels, mel.shape[0]
+    const = torch.stack([layer.conv.bias for layer in model.layers]).expand(B, L, G)  # (B, L, G)
+    if model.speaker is not None:
+        weight = torch.cat([layer.glob.weight[:, :, 0] for layer in model.layers])  # (L*G, E)
+        const = const + (model.speaker(speakers) @ weight.t()).view(B, L, G)
+    m = model.upsample.margin
+    weight = torch.cat([layer.cond.weight[:, :, 0] for layer in model.layers])  # (L*G, n_mels)
+    padded = torch.nn.functional.pad(model.encode_mel(mel), (m, m)).transpose(1, 2)  # (B, F + 2m, n_mels)
+    frames = (padded @ weight.t()).view(B, -1, L, G)
+    return frames.contiguous(), const.contiguous(), model.upsample.frame_weights()
 
 
 def conditioning_arrays(model, req: Request) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:meth:`WaveNet.frame_conditioning` of the request as float32 numpy arrays for the kernel."""
+    """The conditioning of the request at frame rate (:func:`frame_conditioning`) as float32 numpy arrays."""
     L, G = model.dims.layers, model.dims.gate_channels
-    frames, const, u = model.frame_conditioning(req.mel, req.speakers, req.batch)
+    frames, const, u = frame_conditioning(model, req.mel, req.speakers, req.batch)
     if frames is None:
         return np.zeros((req.batch, 0, L, G), np.float32), _np(const), np.zeros((1, 0), np.float32)
     return _np(frames), _np(const), _np(u)
+
+
+_FASTER: dict[tuple, str] = {}
+
+
+def faster_precision(w32: PackedWeights, w16: PackedWeights, streams: int = 1) -> str:
+    """``"float32"`` or ``"float16"``: whichever runs the C kernel faster on this CPU, timed once per process.
+
+    Which wins depends on the CPU and the model's size, not on a feature flag: float16 halves the weight
+    traffic but each weight load costs a conversion on the ports the multiply-adds need, so it pays off
+    only where the weights stream from beyond the cache that holds them in float32. A short run of each
+    (a few ms, interleaved, best of five in thread CPU time, robust to a loaded machine) decides; the
+    answer is kept per shape and per streams-per-thread class (one, or grouped by four).
+    """
+    group = 4 if streams >= 4 else 1
+    key = (w32.dims, w32.rows, group)
+    if key not in _FASTER:
+        import time
+
+        L, R, G, S, C, K, hop = w32.dims
+        macs = L * (K * R * G + G // 2 * (S + R)) + S * S + S * C
+        steps = int(min(1000, max(16, 4e7 / (2 * macs * group))))  # a few milliseconds per run
+        req = Request(mel=None, speakers=None, batch=group, length=steps, prompt=None, temperature=1.0,
+                      uniforms=draw_uniforms(0, group, steps))
+        cond = (np.zeros((group, 0, L, G), np.float32), np.zeros((group, L, G), np.float32), np.zeros((1, 0), np.float32))
+        best = {}
+        for trial in range(6):  # the first round only warms the caches
+            for w in (w32, w16):
+                g = _Group(0, group, w, req, 0)
+                start = time.thread_time()
+                g.run(w, req, *cond)
+                elapsed = time.thread_time() - start
+                if trial:
+                    best[w.precision] = min(best.get(w.precision, elapsed), elapsed)
+        _FASTER[key] = "float16" if best["float16"] < best["float32"] else "float32"
+    return _FASTER[key]
 
 
 @torch.no_grad()
@@ -203,12 +297,19 @@ def generate_fast(model, req: Request, threads: int | None = None, weights: Pack
         weights: :func:`pack_weights` of the model, to skip repacking across calls (its backend and
             precision then apply).
         backend, precision: see :func:`pack_weights`.
+    Returns: :class:`Generated`; for the excitation model ``samples`` are the excitation classes and
+        ``audio`` the de-emphasised signal of the linear-prediction loop.
     """
-    w = weights if weights is not None else pack_weights(model, backend, precision)
     B = req.batch
     threads = max(1, min(threads or 1, B))
+    w = weights if weights is not None else pack_weights(model, backend, precision, streams=-(-B // threads))
+    if model.excitation != (w.table is not None):
+        raise ValueError("the packed weights are not this model's (excitation and plain WaveNets differ)")
+    coef = None
+    if model.excitation:
+        coef = _np(model.lpc_coefficients(req.mel, req.length))  # (B, T, order)
     bounds = np.linspace(0, B, threads + 1).round().astype(int)
-    groups = [_Group(int(a), int(b), w, req, model.start_value()) for a, b in zip(bounds[:-1], bounds[1:])]
+    groups = [_Group(int(a), int(b), w, req, model.start_value(), coef) for a, b in zip(bounds[:-1], bounds[1:])]
     frames, const, u = conditioning_arrays(model, req)
     if threads == 1:
         groups[0].run(w, req, frames, const, u)
@@ -219,4 +320,9 @@ def generate_fast(model, req: Request, threads: int | None = None, weights: Pack
     logits = None
     if req.record_logits:
         logits = torch.from_numpy(np.concatenate([g.logits for g in groups])).transpose(1, 2)
+    if model.excitation:
+        from ..models.wavenet import deemphasize
+
+        signal = torch.from_numpy(np.concatenate([g.signal for g in groups]))
+        return Generated(samples, deemphasize(signal.float(), model.dims.preemphasis), logits)
     return Generated(samples, model.decode_audio(samples), logits)

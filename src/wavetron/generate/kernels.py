@@ -20,6 +20,9 @@ import numpy as np
 from numba import njit
 
 _JIT = dict(fastmath=True, nogil=True, cache=True, boundscheck=False, error_model="numpy")
+# the excitation model's linear prediction: strict IEEE double (no contraction, no reassociation), so its
+# inputs are those of generate.common.ExcitationLoop and of training's closed loop, bit for bit
+_JIT_EXACT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
 _TANH_CLAMP = np.float32(7.90531110763549805)
 _SQRT_HALF = np.float32(math.sqrt(0.5))
@@ -42,6 +45,46 @@ def fast_tanh(x):
     q = q * x2 + np.float32(2.26843463243900e-03)
     q = q * x2 + np.float32(4.89352518554385e-03)
     return x * p / q
+
+
+@njit(**_JIT_EXACT)
+def mulaw_class(x, classes):
+    """The mu-law class of ``x`` clipped to [-1, 1], as :func:`wavetron.models.wavenet.mulaw_quantize` (double)."""
+    mu = classes - 1
+    x = min(max(x, -1.0), 1.0)
+    sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    y = sign * math.log1p(mu * abs(x)) / math.log1p(mu)
+    return int(math.floor((y + 1.0) / 2.0 * mu + 0.5))
+
+
+@njit(**_JIT_EXACT)
+def _excitation_input(t, b, coef, history, emb, classes, prev_exc, x):
+    """Step ``t``'s input of stream ``b`` for the excitation model, into ``x[b]``; returns ``p_t``.
+
+    ``p_t = -sum_k a_k(t) s_{t-k}`` summed k = 1, 2, ... (as :class:`~wavetron.generate.common.ExcitationLoop`);
+    the input is the sum of the embeddings of the previous sample's class, of ``p_t``'s and of the previous
+    excitation class. coef ``(B, T, order)`` float32; history ``(B, order)`` float64, newest first;
+    emb ``(3 * classes, R)``.
+    """
+    order = history.shape[1]
+    p = 0.0
+    for k in range(min(t, order)):
+        p = p - np.float64(coef[b, t, k]) * history[b, k]
+    previous = mulaw_class(history[b, 0], classes)
+    predicted = mulaw_class(p, classes)
+    for i in range(x.shape[1]):
+        x[b, i] = (emb[previous, i] + emb[classes + predicted, i]) + emb[2 * classes + prev_exc, i]
+    return p
+
+
+@njit(**_JIT_EXACT)
+def _excitation_push(b, p, cls, table, history, signal, step):
+    """``s_t = clip(p_t + table[cls], -1, 1)`` joins stream ``b``'s history and ``signal[b, step]``."""
+    s = min(max(p + table[cls], -1.0), 1.0)
+    for k in range(history.shape[1] - 1, 0, -1):
+        history[b, k] = history[b, k - 1]
+    history[b, 0] = s
+    signal[b, step] = s
 
 
 @njit(inline="always", **_JIT)
@@ -206,7 +249,7 @@ def _sample_mol(params, u0, u1, temperature, log_scale_min):
 @njit(**_JIT)
 def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, wsr, bsr, w1, b1, w2, b2, skip_scale,
               emb, in_w, in_b, mol, prev_cls, prev_val, prompt_cls, prompt_val, uniforms, temperature,
-              log_scale_min, out_cls, out_val, logits_out):
+              log_scale_min, out_cls, out_val, logits_out, coef, table, history, signal):
     """Run steps ``t0 .. t0 + n - 1`` for all streams; the state (queues, prev_*) carries over calls.
 
     Args:
@@ -221,6 +264,9 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
         prompt_cls / prompt_val: ``(B, P)`` imposed samples for global steps ``< P``.
         uniforms: ``(B, n, 2)``. out_cls / out_val: ``(B, n)`` the samples drawn.
         logits_out: ``(B, n, C)`` to record outputs, or an empty array.
+        coef ``(B, T, order)`` float32, table ``(C,)`` float64, history ``(B, order)`` float64 (newest first)
+        and signal ``(B, n)`` float64: the excitation model's linear prediction (``order`` 0: not one);
+        emb is then ``(3C, R)`` and the classes drawn are excitation classes.
     """
     B, _, R = queues.shape
     G = wd.shape[1]
@@ -238,12 +284,16 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
     out = np.empty((B, C), f32)
     record = logits_out.shape[0] > 0
     n_prompt = prompt_cls.shape[1] if not mol else prompt_val.shape[1]
+    excitation = history.shape[1] > 0
+    pred = np.zeros(B, np.float64)
     for step in range(n):
         t = t0 + step
         for b in range(B):
             if mol:
                 for i in range(R):
                     x[b, i] = in_w[i] * prev_val[b] + in_b[i]
+            elif excitation:
+                pred[b] = _excitation_input(t, b, coef, history, emb, C, prev_cls[b], x)
             else:
                 for i in range(R):
                     x[b, i] = emb[prev_cls[b], i]
@@ -263,5 +313,7 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
                 out_val[b, step] = value
             else:
                 cls = prompt_cls[b, t] if t < n_prompt else _sample_class(out[b], uniforms[b, step, 0], temperature)
+                if excitation:
+                    _excitation_push(b, pred[b], cls, table, history, signal, step)
                 prev_cls[b] = cls
                 out_cls[b, step] = cls
