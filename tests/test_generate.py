@@ -136,13 +136,26 @@ def test_fold_plan_covers_the_utterance():
 
 
 def test_folded_generation_crossfades_segments():
+    """Every segment, not only the first, is the segment generated alone, cross-faded linearly at the joins."""
     from wavetron.generate import generate_folded
 
     model = tiny()
-    mel = torch.randn(8, 70)
-    folded = generate_folded(model, mel, segment_frames=24, overlap_frames=4, method="fast", temperature=0)
-    assert folded.shape == (280,)
+    hop, segment, overlap = 4, 24, 4
+    mel = torch.randn(8, 64)  # segments start at frames 0, 20 and 40; the last ends at the mel's end
+    folded = generate_folded(model, mel, segment_frames=segment, overlap_frames=overlap, method="fast",
+                             temperature=0)
+    assert folded.shape == (64 * hop,) and folded.abs().max() <= 1.0
+    alone = [generate(model, mel[:, s:s + segment], method="fast", temperature=0).audio[0] for s in (0, 20, 40)]
+    fade = overlap * hop
+    rise = torch.arange(1, fade + 1) / (fade + 1)  # the weight of the entering segment across a join
+    for i, s in enumerate((0, 20, 40)):
+        begin = s * hop + (fade if i > 0 else 0)
+        end = (s + segment) * hop - (fade if i < 2 else 0)
+        assert torch.equal(folded[begin:end], alone[i][begin - s * hop:end - s * hop]), f"segment {i}"
+    for i, join in enumerate((20, 40)):
+        leaving, entering = alone[i][-fade:], alone[i + 1][:fade]
+        expected = (1 - rise) * leaving + rise * entering
+        assert torch.allclose(folded[join * hop:join * hop + fade], expected, atol=1e-6), f"join {i}"
+        assert not torch.equal(leaving, entering)  # the two segments differ there: the fade is seen
     whole = generate(model, mel, method="fast", temperature=0).audio[0]
-    # the first segment, before the first overlap, is exactly the unfolded start
-    assert torch.equal(folded[:20 * 4], whole[:20 * 4])
-    assert folded.abs().max() <= 1.0
+    assert torch.equal(folded[:20 * hop], whole[:20 * hop])  # the first segment is the unfolded start

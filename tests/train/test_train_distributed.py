@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from tiny_model import tiny_config
-from train_helpers import tiny_args, torchrun
+from train_helpers import run, tiny_args, torchrun
 from wavetron.train import latest_checkpoint, train
 
 
@@ -38,3 +38,28 @@ def test_two_processes_keep_identical_weights_and_resume_in_one(tmp_path, runner
     result = train("tiny", tmp_path, out, tiny_config(**dict(settings, max_steps=9)), resume=True)
     assert result.step == 9 and "resuming from" in capsys.readouterr().err
     assert latest_checkpoint(out / "checkpoints").step == 9
+
+
+def test_two_processes_step_like_one_process_with_their_combined_batch(tmp_path, runner):
+    """DDP averages the replicas' gradients: 2 x 4 items per step trains as one process with those 8 items."""
+    settings = dict(max_steps=6, checkpoint_every=100, validate_every=100, ema_decay="null")
+    two, one = tmp_path / "two", tmp_path / "one"
+    two.mkdir()
+    one.mkdir()
+    # 24 items, one permutation per epoch on every rank: rank r takes items r, r+2, ... of it, so each
+    # step's two batches of 4 are the 8 consecutive items one process takes with a batch of 8
+    done = torchrun(runner, tiny_args(tmp_path, tmp_path / "run2", batch_size=4, **settings), TINY_DUMP=str(two),
+                    TINY_DROPOUT="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    done = run(runner, tiny_args(tmp_path, tmp_path / "run1", batch_size=8, **settings), TINY_DUMP=str(one),
+               TINY_DROPOUT="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    replica, single = load_file(str(two / "rank0.safetensors")), load_file(str(one / "rank0.safetensors"))
+    for name in single:
+        assert torch.allclose(replica[name], single[name], rtol=0, atol=1e-6), name
+    # one process with a batch of 4 ends elsewhere: the agreement is the combined batch's, not a fixed point
+    done = run(runner, tiny_args(tmp_path, tmp_path / "run4", batch_size=4, **settings), TINY_DUMP=str(one),
+               TINY_DROPOUT="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    half = load_file(str(one / "rank0.safetensors"))
+    assert max(float((half[name] - single[name]).abs().max()) for name in single) > 1e-3

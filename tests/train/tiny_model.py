@@ -96,7 +96,8 @@ class TinyModel(nn.Module):
 
 
 def build(config: Config) -> TinyModel:
-    model = TinyModel(config.audio.n_mels)
+    # TINY_DROPOUT=0: no random draw in the forward pass, so replicas and a single process can agree exactly
+    model = TinyModel(config.audio.n_mels, dropout=float(os.environ.get("TINY_DROPOUT", "0.1")))
     LAST_MODEL.append(model)
     return model
 
