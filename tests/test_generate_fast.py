@@ -60,7 +60,7 @@ def test_float16_weights_stay_close_and_auto_uses_them_only_where_lossless_and_f
     logits16, _ = teacher_forced(model, "c", "float16")
     scale = ref.abs().max()
     # half-precision weights: close, not exact. Measured 3.7e-4 of the largest logit here and 3.3e-4 with the
-    # shipped vocoder's weights moved off the float16 grid (float32: 3e-7); README.md quotes about 3e-4.
+    # shipped vocoder's weights moved off the float16 grid (float32: 3e-7); README.md says about 3e-4 relative.
     assert (logits16 - ref).abs().max() / scale < 1e-3
     assert (logits16 - ref).abs().max() > (logits32 - ref).abs().max()  # and really half precision
     fast._FASTER.clear()
