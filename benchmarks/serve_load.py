@@ -6,7 +6,8 @@ memory, then an overload phase at twice the queue.
 It starts the server on 127.0.0.1 (a free port, the shipped voice), measures a few unloaded requests of a
 5-sentence paragraph one at a time (streamed pcm: time to the first audio bytes; a whole wav: latency), then
 runs ``--clients`` concurrent clients for ``--duration`` seconds (at most ``--max-requests``), alternating the
-two, then ``2 x --queue`` clients for ``--overload-duration`` seconds. Ratios are only between figures of
+two, then ``2 x --queue`` clients for ``--overload-duration`` seconds (a client refused with 503 asks again
+half a second later). Ratios are only between figures of
 this run. The server's resident memory is sampled every half second from /proc.
 """
 from __future__ import annotations
@@ -197,7 +198,7 @@ def main() -> None:
             print(f"  under load: first audio p50 (streamed) / latency p50 (whole) = "
                   f"{percentile(streamed, .5) / percentile(whole_latency, .5):.3f}")
         overload_clients = 2 * args.queue
-        outcomes, wall = run_clients(port, overload_clients, args.overload_duration, args.max_requests, 0.2)
+        outcomes, wall = run_clients(port, overload_clients, args.overload_duration, args.max_requests, 0.5)
         report(f"overload phase ({overload_clients} clients = 2 x queue {args.queue})", outcomes, wall)
         rss_end = memory.read("VmRSS:")
         peak = memory.read("VmHWM:")

@@ -218,7 +218,7 @@ def _job(engine: Engine, job_id: str) -> Job:
 
 def _finish(engine: Engine, metrics: Metrics, job: Job, streamed: bool) -> None:
     engine.finish(job)
-    seconds = sum(len(s.audio) for s in job.sentences) / job.voice.sample_rate
+    seconds = job.samples / job.voice.sample_rate
     # a whole file's first audio reaches the client only once every sentence is done
     first = job.first_audio_s if streamed else (job.total_s if job.status == "done" else None)
     metrics.audio(seconds, first, streamed)

@@ -58,12 +58,16 @@ class SentenceResult:
     """One sentence of a request: its audio at the voice's rate and what it cost."""
 
     text: str
-    audio: np.ndarray
+    audio: np.ndarray  # emptied once the request is answered (the history keeps only its length)
     tacotron_s: float
     vocoder_s: float
     alignment: object  # torch.Tensor (decoder steps, tokens)
     stopped: bool
     finished_at: float  # time.time() when its audio was ready
+    samples: int = 0
+
+    def __post_init__(self) -> None:
+        self.samples = len(self.audio)
 
 
 @dataclass
@@ -82,14 +86,18 @@ class Job:
     first_audio_s: float | None = None  # seconds from admission to the first sentence's audio
     total_s: float | None = None
 
+    @property
+    def samples(self) -> int:
+        return sum(sentence.samples for sentence in self.sentences)
+
     def record(self) -> dict:
         """The JSON the page (and tests) read: per-sentence timings, status, first-audio time."""
         return {"id": self.id, "voice": self.voice.name, "vocoder": self.vocoder, "speed": self.speed,
                 "status": self.status, "sentences_total": len(self.texts), "started_at": self.started_at,
                 "time_to_first_audio_s": self.first_audio_s, "total_s": self.total_s,
-                "audio_s": sum(len(s.audio) for s in self.sentences) / self.voice.sample_rate,
+                "audio_s": self.samples / self.voice.sample_rate,
                 "sentences": [{"text": s.text, "tacotron_s": round(s.tacotron_s, 4), "vocoder_s": round(s.vocoder_s, 4),
-                               "audio_s": len(s.audio) / self.voice.sample_rate, "stopped": s.stopped,
+                               "audio_s": s.samples / self.voice.sample_rate, "stopped": s.stopped,
                                "finished_at": s.finished_at} for s in self.sentences]}
 
 
@@ -186,6 +194,8 @@ class Engine:
         job.total_s = time.perf_counter() - job.started
         if job.status == "running":
             job.status = "done" if len(job.sentences) == len(job.texts) else "cancelled"
+        for sentence in job.sentences:  # answered: the history keeps timings and alignments, not audio
+            sentence.audio = sentence.audio[:0]
         with self._lock:
             self.in_flight -= 1
             if job.status == "done":

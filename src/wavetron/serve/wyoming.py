@@ -75,7 +75,7 @@ def handler_factory(engine: Engine, metrics: Metrics, max_chars: int):
                 await self.write_event(AudioStop().event())
             finally:
                 engine.finish(job)
-                metrics.audio(sum(len(s.audio) for s in job.sentences) / rate, job.first_audio_s, streamed=True)
+                metrics.audio(job.samples / rate, job.first_audio_s, streamed=True)
 
     return Handler
 
