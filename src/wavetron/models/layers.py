@@ -152,14 +152,18 @@ class ResidualLayer(nn.Module):
         self.res = nn.Conv1d(half, residual_channels, 1) if residual_out else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None,
-                glob: torch.Tensor | None = None) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """Args: x ``(B, R, T)``, cond ``(B, Cc, T)``, glob ``(B, Cg, 1)``.
+                glob: torch.Tensor | None = None, cond_term: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Args: x ``(B, R, T)``, cond ``(B, Cc, T)``, glob ``(B, Cg, 1)``; or instead of ``cond`` its
+        projection ``cond_term = self.cond(cond)`` ``(B, G, T)``, computed at frame rate by the caller.
 
         Returns: (residual output ``(B, R, T)`` or None for the last layer, skip ``(B, S, T)``).
         """
         h = F.dropout(x, self.dropout, self.training)
         h = self.conv(F.pad(h, (self.padding, 0)))  # left padding only: causal
-        if self.cond is not None and cond is not None:
+        if cond_term is not None:
+            h = h + cond_term
+        elif self.cond is not None and cond is not None:
             h = h + self.cond(cond)
         if self.glob is not None and glob is not None:
             h = h + self.glob(glob)

@@ -209,12 +209,7 @@ class WaveNet(nn.Module):
             if mel_context:
                 hop = self.dims.hop_length
                 cond = cond[..., mel_context * hop:cond.shape[-1] - mel_context * hop]
-        glob = None
-        if self.speaker is not None:
-            if speakers is None:
-                raise ValueError("this WaveNet is conditioned on a speaker: pass speakers (B,)")
-            glob = self.speaker(speakers).unsqueeze(-1)
-        return cond, glob
+        return cond, self.speaker_term(speakers)
 
     def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
         """``(B, n_mels, F)`` -> the frames the layers are conditioned on (the mel encoder's, when present)."""
@@ -230,14 +225,49 @@ class WaveNet(nn.Module):
             speakers: ``(B,)`` speaker ids. mel_context: frames of ``mel`` before (and after) the audio's.
         Returns: ``(B, out_channels, T)`` logits or mixture parameters.
         """
-        cond, glob = self.condition(mel, speakers, mel_context)
-        return self.run(x_in, cond, glob)
+        _, glob = self.condition(None, speakers) if self.upsample is None else (None, self.speaker_term(speakers))
+        terms = self.conditioning_terms(mel, x_in.shape[-1], mel_context) if self.upsample is not None else None
+        return self.run(x_in, None, glob, terms)
 
-    def run(self, x_in: torch.Tensor, cond: torch.Tensor | None, glob: torch.Tensor | None) -> torch.Tensor:
-        """The layer stack on prepared conditioning (see :meth:`condition`).
+    def speaker_term(self, speakers: torch.Tensor | None) -> torch.Tensor | None:
+        """The speaker embedding ``(B, E, 1)``, or None for a model without speakers."""
+        if self.speaker is None:
+            return None
+        if speakers is None:
+            raise ValueError("this WaveNet is conditioned on a speaker: pass speakers (B,)")
+        return self.speaker(speakers).unsqueeze(-1)
+
+    def conditioning_terms(self, mel: torch.Tensor, length: int, mel_context: int = 0) -> list[torch.Tensor]:
+        """What each layer's 1x1 conditioning conv adds, computed at frame rate: ``layers x (B, G, length)``.
+
+        The convs are applied to the encoded frames in one matmul, then interpolated to samples with
+        :meth:`UpsampleNetwork.frame_weights` (the upsampler is linear and per-bin, so the two commute):
+        a projected frame serves ``hop_length`` samples, instead of one conv per sample and layer.
+        Equals ``layer.cond(condition(mel)[0])`` for every layer, up to rounding.
+        Args: mel ``(B, n_mels, frames)`` with ``mel_context`` frames on each side of the audio's.
+        """
+        if mel is None:
+            raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
+        if mel.shape[1] != self.dims.cond_channels:
+            raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {self.dims.cond_channels}")
+        hop, m = self.dims.hop_length, self.upsample.margin
+        frames = -(-length // hop)
+        if mel.shape[-1] - 2 * mel_context < frames:
+            raise ValueError(f"conditioning covers {(mel.shape[-1] - 2 * mel_context) * hop} samples, input has {length}")
+        weight = torch.cat([layer.cond.weight[:, :, 0] for layer in self.layers])  # (L*G, n_mels)
+        projected = torch.matmul(weight, self.encode_mel(mel))  # (B, L*G, F)
+        # window j of the padded frames is centred on frame j: keep the audio's frames only
+        windows = F.pad(projected, (m, m)).unfold(-1, 2 * m + 1, 1)[:, :, mel_context:mel_context + frames]
+        terms = torch.matmul(windows, self.upsample.frame_weights().t())  # (B, L*G, frames, hop)
+        B, L = mel.shape[0], self.dims.layers
+        return list(terms.reshape(B, L, -1, frames * hop)[..., :length].unbind(1))
+
+    def run(self, x_in: torch.Tensor, cond: torch.Tensor | None, glob: torch.Tensor | None,
+            cond_terms: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The layer stack on prepared conditioning (see :meth:`condition`, :meth:`conditioning_terms`).
 
         Args: x_in ``(B, T)`` (``(B, 3, T)`` for the excitation model); cond ``(B, n_mels, >= T)`` or None;
-            glob ``(B, E, 1)`` or None.
+            glob ``(B, E, 1)`` or None; cond_terms: per layer ``(B, G, T)``, used instead of ``cond``.
         Returns: ``(B, out_channels, T)``.
         """
         T = x_in.shape[-1]
@@ -247,8 +277,8 @@ class WaveNet(nn.Module):
             cond = cond[..., :T]
         x = self.embed_input(x_in)
         skips = 0
-        for layer in self.layers:
-            x, skip = layer(x, cond, glob)
+        for i, layer in enumerate(self.layers):
+            x, skip = layer(x, cond, glob, None if cond_terms is None else cond_terms[i])
             skips = skips + skip
         return self.head(skips)
 
