@@ -63,3 +63,15 @@ def tiny_tacotron_run(speech_features, tmp_path_factory) -> Path:
         warnings.simplefilter("ignore")
         train("tacotron", speech_features, run, config)
     return run
+
+
+@pytest.fixture(scope="session")
+def held_out_recording(tmp_path_factory) -> Path:
+    """voice_bounds.COPY_SENTENCE read by festival's slt voice (the shipped voice's speaker), a 16 kHz wav."""
+    import shutil
+
+    from voice_bounds import festival_recording
+
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival (text2wave) is not installed: apt-get install festival festvox-us-slt-hts")
+    return festival_recording(tmp_path_factory.mktemp("recording") / "held-out.wav")
