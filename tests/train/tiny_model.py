@@ -104,6 +104,16 @@ def build(config: Config) -> TinyModel:
 
 def datasets(features: Path, config: Config):
     size = int(os.environ.get("TINY_TRAIN_SIZE", "24"))
+    started = os.environ.get("TINY_STARTED_FILE")
+    if started:  # one line per run starting up, for a test to time a signal (a slow dataset: TINY_DATASET_SLEEP)
+        with open(started, "a") as handle:
+            handle.write(f"{features}\n")
+    delay = float(os.environ.get("TINY_DATASET_SLEEP", "0") or 0)
+    starts = len(Path(started).read_text().splitlines()) if started else 1
+    if delay and starts >= int(os.environ.get("TINY_DATASET_SLEEP_FROM", "1")):  # from the Nth run of a process tree
+        import time
+
+        time.sleep(delay)
     return TinyDataset(size, config.audio.n_mels, seed=1), TinyDataset(8, config.audio.n_mels, seed=2), collate
 
 

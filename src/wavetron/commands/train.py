@@ -28,6 +28,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..signals import STOP, Interrupted
+
+    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks for the job
+    # First of all: a SIGINT/SIGTERM during the imports and the start-up below ends the command at once.
+    with STOP.installed_for():
+        try:
+            result = _train(args)
+        except Interrupted as stop:
+            if not quiet:
+                print(f"wavetron train: stopped by {stop.name} before the first training step; nothing was "
+                      f"saved{' (the run is as it was)' if args.resume else ''}", file=sys.stderr)
+            return 128 + stop.signum
+    if result.stopped_by is not None:
+        name = signal.Signals(result.stopped_by).name
+        if not quiet:
+            print(f"wavetron train: stopped by {name} at step {result.step}; continue with --resume",
+                  file=sys.stderr)
+        return 128 + int(result.stopped_by)  # what a shell reports for a signal, so job schedulers can requeue
+    best = (f", best validation loss {result.best_loss:.5g} at step {result.best_step}"
+            if result.best_loss is not None else "")
+    if not quiet:
+        from pathlib import Path
+
+        model = Path(args.out) / "model.safetensors"
+        print(f"wavetron train: finished at step {result.step}{best}; model in {model}", file=sys.stderr)
+    return 0
+
+
+def _train(args: argparse.Namespace):
     from pathlib import Path
 
     from ..config import load_config
@@ -40,17 +69,4 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     if not Path(args.data).exists():
         raise DataError(f"{args.data}: features folder not found (run `wavetron preprocess` first)")
-    result = train(args.model, args.data, args.out, config, resume=args.resume, init=args.init)
-    quiet = os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks for the job
-    if result.stopped_by is not None:
-        name = signal.Signals(result.stopped_by).name
-        if not quiet:
-            print(f"wavetron train: stopped by {name} at step {result.step}; continue with --resume",
-                  file=sys.stderr)
-        return 128 + int(result.stopped_by)  # what a shell reports for a signal, so job schedulers can requeue
-    best = (f", best validation loss {result.best_loss:.5g} at step {result.best_step}"
-            if result.best_loss is not None else "")
-    if not quiet:
-        model = Path(args.out) / "model.safetensors"
-        print(f"wavetron train: finished at step {result.step}{best}; model in {model}", file=sys.stderr)
-    return 0
+    return train(args.model, args.data, args.out, config, resume=args.resume, init=args.init)

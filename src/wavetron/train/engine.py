@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from .ema import EMA
 from .logger import RunLogger
 from .optim import build_optimizer, learning_rate, set_learning_rate
 from .sampling import SkipBatches, build_batch_sampler
+from ..signals import STOP
 from .state import TrainingState, load_optimizer_state, optimizer_state, rng_state, set_rng_state
 
 
@@ -75,29 +75,6 @@ def _batch_len(batch: Any) -> int:
         return len(batch)
     except TypeError:
         return 1
-
-
-class _StopSignals:
-    """SIGINT/SIGTERM set a flag that the loop checks after each step; a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if signum == signal.SIGINT and self.signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __enter__(self) -> "_StopSignals":
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
 
 
 class Trainer:
@@ -266,6 +243,8 @@ class Trainer:
             for index, batch in enumerate(loader):
                 if self.cfg.validation_batches and index >= self.cfg.validation_batches:
                     break
+                if STOP.requested():  # a signal: the run stops after this validation, so cut it short
+                    break
                 batch = _to_device(batch, self.device)
                 size = _batch_len(batch)
                 with self._autocast():
@@ -289,19 +268,28 @@ class Trainer:
         """
         score, stop = None, False
         if self.dist.is_main and self.val_set is not None and len(self.val_set) > 0:
-            deciding = raw = self._evaluate("val", hooks=self.ema is None)
-            self.logger.scalars({f"val/{key}": value for key, value in raw.items()}, self.state.step)
-            if self.ema is not None:
-                with self._ema_weights():
-                    deciding = self._evaluate("val_ema", hooks=True)
-                self.logger.scalars({f"val_ema/{key}": value for key, value in deciding.items()}, self.state.step)
-            score = deciding["loss"]
-            self.logger.message(f"step {self.state.step}: validation loss {score:.5g}")
-            if self.on_validation is not None:
-                stop = bool(self.on_validation(self.state.step, dict(deciding)))
+            score, stop = self._validate_main()
         score, stop = distributed.broadcast(self.dist, (score, stop))
         self._stop_early = self._stop_early or stop
         return score
+
+    def _validate_main(self) -> tuple[float | None, bool]:
+        """Rank 0's part of :meth:`_validate`: (deciding loss, whether ``on_validation`` ends the run)."""
+        step = self.state.step
+        deciding = raw = self._evaluate("val", hooks=self.ema is None)
+        if self.ema is not None and not STOP.requested():
+            with self._ema_weights():
+                deciding = self._evaluate("val_ema", hooks=True)
+        if STOP.requested():  # a signal cut the validation short: a part of the split measures nothing
+            self.logger.message(f"step {step}: validation cut short by a signal")
+            return None, False
+        self.logger.scalars({f"val/{key}": value for key, value in raw.items()}, step)
+        if self.ema is not None:
+            self.logger.scalars({f"val_ema/{key}": value for key, value in deciding.items()}, step)
+        score = deciding["loss"]
+        self.logger.message(f"step {step}: validation loss {score:.5g}")
+        stop = bool(self.on_validation(step, dict(deciding))) if self.on_validation is not None else False
+        return score, stop
 
     # ----------------------------------------------------------------------------- checkpoints
     def _save(self) -> Path | None:
@@ -357,7 +345,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------- loop
     def _stop_flag(self) -> bool:
-        return self._signals is not None and self._signals.signum is not None
+        return STOP.requested()
 
     def _recover(self) -> Iterator[Any]:
         """The NaN guard's last resort: reload the newest checkpoint with a lower learning rate."""
@@ -395,72 +383,89 @@ class Trainer:
     def fit(self, resume: bool = False) -> TrainResult:
         """Train until ``max_steps`` (or ``epochs``), a SIGINT/SIGTERM, or an unrecoverable divergence.
 
+        A signal before the loop starts (while a checkpoint is restored, say) raises
+        :class:`~wavetron.train.signals.Interrupted` at once; in the loop it ends the run after the
+        current step with a checkpoint, and ``stopped_by`` names it.
+
         Args:
             resume: continue from the newest intact checkpoint in ``run_dir`` (from scratch when none).
         """
-        cfg = self.cfg
-        checkpoint = latest_checkpoint(self.checkpoints) if resume else None
-        if checkpoint is not None:
-            self.restore(checkpoint)
-        self.logger = RunLogger(self.run_dir / "logs", self.dist.is_main, cfg.max_steps, self.state.step)
-        if resume:
-            self.logger.message(f"resuming from {checkpoint.path} at step {self.state.step}" if checkpoint
-                                else f"no checkpoint in {self.checkpoints}; starting from step 0")
-        self._signals, self._stop_all = _StopSignals(), False
-        step0 = self.state.step if checkpoint else None
-        last: dict[str, int | None] = {"validated": step0, "saved": step0}
-        window, bad_in_row, stopped_by, path = _Window(), 0, None, None
-        try:
-            with self._signals:
-                batches = self._batches()
-                while self.state.step < cfg.max_steps:
-                    started = time.perf_counter()
-                    try:
-                        values, applied, samples = self._step(batches)
-                    except StopIteration:  # the last epoch ended
-                        break
-                    elapsed = time.perf_counter() - started
-                    self._train_seconds += elapsed
-                    if applied:
-                        bad_in_row = 0
-                        window.add(values, elapsed, samples * self.dist.world_size)
-                        self.logger.progress(self.state.step, values["loss"])
-                        if self.state.step % cfg.log_every == 0:
-                            self.logger.scalars(window.summary(), self.state.step)
-                            window = _Window()
-                    elif values["nonfinite"]:
-                        bad_in_row += 1
-                        window.skipped += 1
-                        self.logger.message(f"warning: non-finite loss or gradient at step {self.state.step}; "
-                                            f"step skipped ({bad_in_row} in a row)")
-                        if bad_in_row >= cfg.nan_patience:
-                            batches, bad_in_row = self._recover(), 0
-                            last = {"validated": self.state.step, "saved": self.state.step}
-                    if self._stop_all:
-                        stopped_by = self._signals.signum or signal.SIGTERM
-                        break
-                    if applied:
-                        path = self._periodic(last) or path
-                        if self.time_limit is not None and self._train_seconds >= self.time_limit:
-                            self._stop_early = True
-                        if self._stop_early:
-                            break
-                if stopped_by is None:
-                    path = self._periodic(last, force=True) or path
-                elif last["saved"] != self.state.step:
-                    last["saved"] = self.state.step
-                    path = self._save()
-                    self.logger.message(f"stopped by signal {stopped_by}; saved {path}")
-            if stopped_by is None and self.dist.is_main:
-                from .export import export_model
+        with STOP.installed_for():
+            checkpoint = latest_checkpoint(self.checkpoints) if resume else None
+            if checkpoint is not None:
+                self.restore(checkpoint)
+            self.logger = RunLogger(self.run_dir / "logs", self.dist.is_main, self.cfg.max_steps, self.state.step)
+            try:
+                if resume:
+                    self.logger.message(f"resuming from {checkpoint.path} at step {self.state.step}" if checkpoint
+                                        else f"no checkpoint in {self.checkpoints}; starting from step 0")
+                step0 = self.state.step if checkpoint else None
+                with STOP.deferred():
+                    STOP.raise_if_requested()  # a signal of the start-up whose Interrupted was swallowed
+                    stopped_by, path = self._loop({"validated": step0, "saved": step0})
+                    if stopped_by is None and self.dist.is_main:
+                        from .export import export_model
 
-                final = latest_checkpoint(self.checkpoints)
-                if final is not None:
-                    export_model(final.path, self.run_dir / "model.safetensors")
-        finally:
-            self.logger.close()
+                        final = latest_checkpoint(self.checkpoints)
+                        if final is not None:
+                            export_model(final.path, self.run_dir / "model.safetensors")
+            finally:
+                self.logger.close()
         return TrainResult(self.state.step, self.state.epoch, path, self.state.best_step, self.state.best_loss,
                            stopped_by, self._stop_early, self._train_seconds)
+
+    def _loop(self, last: dict[str, int | None]) -> tuple[int | None, Path | None]:
+        """The training steps, then the final validation and checkpoint; returns (signal, last checkpoint)."""
+        cfg = self.cfg
+        self._stop_all = False
+        window, bad_in_row, stopped_by, path = _Window(), 0, None, None
+        batches = self._batches()
+        while self.state.step < cfg.max_steps:
+            started = time.perf_counter()
+            try:
+                values, applied, samples = self._step(batches)
+            except StopIteration:  # the last epoch ended
+                break
+            elapsed = time.perf_counter() - started
+            self._train_seconds += elapsed
+            if applied:
+                bad_in_row = 0
+                window.add(values, elapsed, samples * self.dist.world_size)
+                self.logger.progress(self.state.step, values["loss"])
+                if self.state.step % cfg.log_every == 0:
+                    self.logger.scalars(window.summary(), self.state.step)
+                    window = _Window()
+            elif values["nonfinite"]:
+                bad_in_row += 1
+                window.skipped += 1
+                self.logger.message(f"warning: non-finite loss or gradient at step {self.state.step}; "
+                                    f"step skipped ({bad_in_row} in a row)")
+                if bad_in_row >= cfg.nan_patience:
+                    batches, bad_in_row = self._recover(), 0
+                    last = {"validated": self.state.step, "saved": self.state.step}
+            if self._stop_all:
+                stopped_by = STOP.signum or signal.SIGTERM
+                break
+            if applied:
+                path = self._periodic(last) or path
+                # One process: a signal during the validation or checkpoint stops here, not a step later
+                # (under DDP the ranks agree on stopping at the next step).
+                if not self.dist.enabled and STOP.requested():
+                    stopped_by = STOP.signum
+                    break
+                if self.time_limit is not None and self._train_seconds >= self.time_limit:
+                    self._stop_early = True
+                if self._stop_early:
+                    break
+        if stopped_by is None:
+            path = self._periodic(last, force=True) or path
+        else:
+            if last["saved"] != self.state.step:
+                last["saved"] = self.state.step
+                path = self._save()
+            self.logger.message(f"stopped by {signal.Signals(stopped_by).name} at step {self.state.step}; "
+                                f"saved {path}")
+        return stopped_by, path
 
 
 class _Window:

@@ -18,6 +18,7 @@ from ..io import atomic_write_text
 from . import distributed
 from .checkpoint import list_checkpoints, remove_partial
 from .engine import Trainer, TrainResult
+from ..signals import STOP
 from .state import seed_everything
 
 
@@ -95,24 +96,25 @@ def train(model_name: str, features_dir: str | Path, run_dir: str | Path, config
 
     keep_freed_memory()
 
-    spec = get_model(model_name)
-    config = adopt_feature_settings(config or Config(), features_dir)
-    dist = distributed.setup(config.train.device)
-    try:
-        run_dir = Path(run_dir)
-        prepare_run_dir(run_dir, config, model_name, resume, dist)
-        seed_everything(config.train.seed)  # identical initial weights on every rank
-        model = spec.build(config)
-        if init is not None:
-            _initialise(model, model_name, init)
-        train_set, val_set, collate = spec.datasets(Path(features_dir), config)
-        seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
-        trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
-                          bucket=spec.batch_sampler, dist=dist, on_validation=on_validation,
-                          time_limit=time_limit)
-        return trainer.fit(resume=resume)
-    finally:
-        distributed.cleanup(dist)
+    with STOP.installed_for():  # a signal while the run starts ends it at once (see wavetron.train.signals)
+        spec = get_model(model_name)
+        config = adopt_feature_settings(config or Config(), features_dir)
+        dist = distributed.setup(config.train.device)
+        try:
+            run_dir = Path(run_dir)
+            prepare_run_dir(run_dir, config, model_name, resume, dist)
+            seed_everything(config.train.seed)  # identical initial weights on every rank
+            model = spec.build(config)
+            if init is not None:
+                _initialise(model, model_name, init)
+            train_set, val_set, collate = spec.datasets(Path(features_dir), config)
+            seed_everything(config.train.seed + dist.rank)  # distinct dropout on each rank
+            trainer = Trainer(model, train_set, val_set, collate, config, run_dir, model_name, spec.section,
+                              bucket=spec.batch_sampler, dist=dist, on_validation=on_validation,
+                              time_limit=time_limit)
+            return trainer.fit(resume=resume)
+        finally:
+            distributed.cleanup(dist)
 
 
 def _initialise(model, model_name: str, init: str | Path) -> list[str]:
