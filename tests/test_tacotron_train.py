@@ -25,9 +25,9 @@ def features(speech_features) -> Path:
     return speech_features
 
 
-def train_tiny(features: Path, run: Path, steps: int, **tacotron) -> tuple[Config, object]:
+def train_tiny(features: Path, run: Path, steps: int, lr: float = 0.005, **tacotron) -> tuple[Config, object]:
     config = from_dict(Config, {"tacotron": SMALL | tacotron,
-                                "train": {"batch_size": 10, "max_steps": steps, "lr": 0.005, "seed": 0,
+                                "train": {"batch_size": 10, "max_steps": steps, "lr": lr, "seed": 0,
                                           "validate_every": 10_000, "checkpoint_every": 10_000,
                                           "log_every": 10_000, "ema_decay": None}})
     with warnings.catch_warnings():
@@ -55,18 +55,18 @@ def test_training_lowers_the_loss(features, tmp_path):
     assert int(model.updates) == 20  # the guided attention decay counted every update
 
 
-@pytest.mark.slow
 def test_a_few_sentences_overfit_to_a_diagonal_alignment_that_stops(features, tmp_path):
-    """About 2 minutes on one core: 300 steps over the 10 training sentences."""
+    """80 steps over the 10 training sentences (at lr 0.015; 300 at 0.005 reached the same)."""
     batch = training_batch(features)
     torch.manual_seed(0)
     before = build_tacotron(from_dict(Config, {"tacotron": SMALL})).eval().validation_metrics(batch)
     assert before["align/diagonality"] < 0.6 and before["infer/focus"] < 0.3
-    _, model = train_tiny(features, tmp_path / "run", steps=300)
+    _, model = train_tiny(features, tmp_path / "run", steps=80, lr=0.015)
     scores = model.validation_metrics(batch)
-    assert scores["align/diagonality"] > 0.9
-    assert scores["align/focus"] > 0.3
-    assert scores["infer/stopped"] >= 0.8
+    # measured: diagonality 0.962, focus 0.601, inference stopped for all 10 (after 40 steps: 0.81 and 0.40)
+    assert scores["align/diagonality"] > 0.9, scores
+    assert scores["align/focus"] > 0.3, scores
+    assert scores["infer/stopped"] >= 0.8, scores
 
 
 def test_tacotron1_variant_trains_on_linear_targets(features, tmp_path):
