@@ -7,17 +7,26 @@ long utterance on --threads threads (C kernel, float16 weights); each as a ratio
 the same run. Also FLOPs per sample,
 the fraction of the machine's measured matmul peak, and a training step in fp32 vs bf16 autocast.
 
+Then the shipped vocoder (src/wavetron/voices/default/vocoder.safetensors) at batch 1 on one thread:
+the C kernel with float32 and float16 weights, what ``precision="auto"`` picks on this CPU, and the same
+shape as an excitation model (linear prediction in the loop); its RTF at the voice's own sample rate.
+
 The machine may be shared: every figure is the median of --repeats runs, single-thread figures are
 also given in CPU time (less sensitive to other processes), and the CPU model, its flags and the load are
-printed (benchmarks/machine.py).
+printed (benchmarks/machine.py). "% peak" divides the FLOPs done per wall second by the wall-clock matmul
+peak; "% peak(cpu)" divides those per CPU second by the matmul peak in thread CPU time, both measured in
+this run: on a loaded core the second is the kernel's own efficiency, the first also pays for the load.
 
     .venv/bin/python benchmarks/wavenet_generate.py [--presets small big] [--seconds 10] [--repeats 3]
     taskset -c 1 .venv/bin/python benchmarks/wavenet_generate.py --threads 1   # pinned to one core
+    taskset -c 1 .venv/bin/python benchmarks/wavenet_generate.py --presets --repeats 7   # the vocoder rows only
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -33,6 +42,7 @@ from wavetron.models.wavenet import build_wavenet
 
 RATE = 22050
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+VOCODER = Path(__file__).resolve().parents[1] / "src" / "wavetron" / "voices" / "default" / "vocoder.safetensors"
 
 
 def macs_per_sample(model) -> int:
@@ -90,6 +100,80 @@ def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, f
     return {"model": model, "rows": rows}
 
 
+def cpu_matmul_peak(size: int = 1536, repeats: int = 7) -> float:
+    """GFLOP/s of a one-thread fp32 matmul in thread CPU time (best of ``repeats``): the peak the kernel's
+    CPU-time rate compares with; time other processes take from a shared core is not counted in either."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the matmul runs on this thread, whose CPU time is measured
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        a @ b
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.thread_time()
+            a @ b
+            best = min(best, time.thread_time() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * size ** 3 / best / 1e9
+
+
+def bench_vocoder(repeats: int, samples: int) -> dict:
+    """The shipped vocoder at batch 1, one thread: the C kernel's precisions, auto's pick, the excitation twin.
+
+    Median wall and thread CPU seconds of ``repeats`` runs each, the rows interleaved."""
+    from dataclasses import replace
+
+    from wavetron.train import load_model_checkpoint
+
+    model, config = load_model_checkpoint(VOCODER)
+    hop = model.dims.hop_length
+    torch.manual_seed(0)
+    mel = torch.randn(1, model.dims.cond_channels, -(-samples // hop)) - 4  # a log-mel's range
+    req = make_request(model, mel, length=samples, seed=0)
+    torch.set_num_threads(1)
+    choices = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else [])
+    runs = {}
+    for backend, precision in choices:
+        weights = pack_weights(model, backend, precision)
+        generate_fast(model, make_request(model, mel[..., :2], length=hop), weights=weights)  # load / compile
+        runs[f"vocoder {backend} {precision}, batch 1, 1 thread"] = (model, req, weights)
+    auto = pack_weights(model)
+    runs[f"vocoder auto (= {auto.backend} {auto.precision}), batch 1, 1 thread"] = (model, req, auto)
+    twin = build_wavenet(replace(config, wavenet=replace(config.wavenet, excitation="lpc"))).eval()
+    weights = pack_weights(twin, "c" if c_kernel_available() else "numba", "float32")
+    generate_fast(twin, make_request(twin, mel[..., :2], length=hop), weights=weights)
+    runs[f"excitation twin {weights.backend} float32, batch 1, 1 thread"] = (
+        twin, make_request(twin, mel, length=samples, seed=0), weights)
+    # the rows take turns (ABBA): a change of load on a shared core hits them alike
+    times = {label: ([], []) for label in runs}
+    for index in range(repeats):
+        for label in list(runs) if index % 2 == 0 else reversed(list(runs)):
+            net, request, packed = runs[label]
+            wall, cpu = time.perf_counter(), time.thread_time()
+            generate_fast(net, request, weights=packed)
+            times[label][0].append(time.perf_counter() - wall)
+            times[label][1].append(time.thread_time() - cpu)
+    rows = {label: (samples, statistics.median(w), statistics.median(c)) for label, (w, c) in times.items()}
+    return {"model": model, "rows": rows, "rate": config.audio.sample_rate}
+
+
+def print_rows(rows: dict, flops: float, rate_hz: int, peaks: dict, cpu_peak: float, threads: int) -> None:
+    """One line per row: samples/s, RTF at ``rate_hz`` (wall and CPU), ratio to the first row, % of the peaks."""
+    base = None
+    print(f"{'':52s} {'samples/s':>10s} {'RTF':>7s} {'RTF(cpu)':>9s} {'x first':>8s} {'% peak':>7s} "
+          f"{'% peak(cpu)':>11s}")
+    for label, (samples, wall, cpu) in rows.items():
+        rate = samples / wall
+        base = base or rate
+        one = ", 1 thread" in label
+        peak = peaks[1 if one else threads]
+        # CPU time of several threads adds up: the CPU-time fraction is only meaningful on one thread
+        cpu_share = f"{100 * samples / cpu * flops / 1e9 / cpu_peak:10.1f}%" if one else f"{'':>11s}"
+        print(f"{label:52s} {rate:10.0f} {rate_hz / rate:7.3f} {cpu / (samples / rate_hz):9.3f} {rate / base:8.2f} "
+              f"{100 * rate * flops / 1e9 / peak:6.1f}% {cpu_share}")
+
+
 def train_step_times(name: str, steps: int, threads: int) -> dict[str, float]:
     """Seconds per optimiser step (batch 8 windows of 8 frames) in fp32 and bf16 autocast."""
     from types import SimpleNamespace
@@ -117,7 +201,8 @@ def train_step_times(name: str, steps: int, threads: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["small", "big"])
+    parser.add_argument("--presets", nargs="*", default=["small", "big"])
+    parser.add_argument("--vocoder-samples", type=int, default=32000, help="0: no shipped-vocoder rows")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the folded utterance")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cached-samples", type=int, default=1000)
@@ -127,9 +212,12 @@ def main() -> None:
     args = parser.parse_args()
 
     print(describe(1))
-    peak1 = matmul_peak(1)
-    peaks = {1: peak1, args.threads: matmul_peak(args.threads) if args.threads != 1 else peak1}
-    print(f"fp32 matmul peak: {peak1:.1f} GFLOP/s on 1 thread, {peaks[args.threads]:.1f} on {args.threads}")
+    peak1 = matmul_peak(1, size=1536)
+    peaks = {1: peak1, args.threads: matmul_peak(args.threads, size=1536) if args.threads != 1 else peak1}
+    print(f"fp32 matmul peak (1536 x 1536, the '% peak' column's): {peak1:.1f} GFLOP/s on 1 thread"
+          + (f", {peaks[args.threads]:.1f} on {args.threads}" if args.threads != 1 else ""))
+    cpu_peak = cpu_matmul_peak()
+    print(f"fp32 matmul peak in thread CPU time (the '% peak(cpu)' column's): {cpu_peak:.1f} GFLOP/s on 1 thread")
     for name in args.presets:
         result = bench_preset(name, args.seconds, args.repeats, args.cached_samples, args.fast_samples, args.threads)
         model, rows = result["model"], result["rows"]
@@ -137,18 +225,19 @@ def main() -> None:
         print(f"\n== {name} preset: {model.dims.layers} layers / {model.dims.stacks} stacks, "
               f"{model.dims.residual_channels}/{model.dims.gate_channels}/{model.dims.skip_channels} channels, "
               f"receptive field {model.receptive_field}; {flops / 1e6:.2f} MFLOP per sample")
-        base = None
-        print(f"{'':44s} {'samples/s':>10s} {'RTF':>7s} {'RTF(cpu)':>9s} {'x path 2':>9s} {'% peak':>7s}")
-        for label, (samples, wall, cpu) in rows.items():
-            rate = samples / wall
-            base = base or rate
-            peak = peaks[1 if ", 1 thread" in label else args.threads]
-            cpu_rtf = cpu / (samples / RATE)
-            print(f"{label:44s} {rate:10.0f} {RATE / rate:7.3f} {cpu_rtf:9.3f} {rate / base:9.1f} "
-                  f"{100 * rate * flops / 1e9 / peak:6.1f}%")
+        print_rows(rows, flops, RATE, peaks, cpu_peak, args.threads)
         steps = train_step_times(name, args.train_steps, args.threads)
         print(f"training step (8 x 2048 samples, {args.threads} thread(s)): fp32 {steps['fp32'] * 1e3:.0f} ms, "
               f"bf16 autocast {steps['bf16'] * 1e3:.0f} ms ({steps['fp32'] / steps['bf16']:.2f}x)")
+    if args.vocoder_samples:
+        result = bench_vocoder(args.repeats, args.vocoder_samples)
+        model, rate_hz = result["model"], result["rate"]
+        flops = 2 * macs_per_sample(model)
+        d = model.dims
+        print(f"\n== shipped vocoder ({VOCODER.name}): {d.layers} layers, {d.residual_channels}/{d.gate_channels}/"
+              f"{d.skip_channels} channels, {model.out_channels} classes; {flops / 1e6:.3f} MFLOP per sample; "
+              f"RTF at its {rate_hz} Hz; {load()}")
+        print_rows(result["rows"], flops, rate_hz, peaks, cpu_peak, args.threads)
     if not c_kernel_available():
         print("\nthe C kernel is not built on this machine: path 3 ran its numba kernel only")
     print(f"\nafter: {load()}")

@@ -88,15 +88,15 @@ def test_fast_kernels_teacher_forced_reproduce_the_parallel_pass(backend, precis
 
 def test_argmax_paths_generate_the_same_excitation_and_audio():
     model = tiny_excitation()
-    _, mel = speech_like(2, 400)
-    runs = {path: generate(model, mel, length=400, method=path, temperature=0) for path in ("naive", "cached")}
+    _, mel = speech_like(2, 300)
+    runs = {path: generate(model, mel, length=300, method=path, temperature=0) for path in ("naive", "cached")}
     for backend, precision, _ in FAST:
         if precision == "float32":
-            req = make_request(model, mel, length=400, temperature=0)
+            req = make_request(model, mel, length=300, temperature=0)
             runs[backend] = generate_fast(model, req, weights=pack_weights(model, backend, precision))
     first = runs["naive"]
     # argmax picks few excitation classes, but the loop's signal moves: a real sequence, not a fixed point
-    assert len(torch.unique(first.samples)) >= 3 and len(torch.unique(first.audio)) > 500
+    assert len(torch.unique(first.samples)) >= 3 and len(torch.unique(first.audio)) > 400
     for name, run in runs.items():
         assert torch.equal(run.samples, first.samples), name
         assert torch.equal(run.audio, first.audio), name
