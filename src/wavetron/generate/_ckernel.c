@@ -53,6 +53,8 @@ typedef struct {
     const float *coef;
     const double *table;
     double *history, *signal;
+    /* per-sample temperatures (B, n) float32 of the softmax draws, in place of `temperature`; NULL: none */
+    const float *temperatures;
 } Job;
 
 TARGET static inline __m256 load8(const void *w, size_t idx, int half) {
@@ -453,8 +455,9 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
                 j->prev_val[b] = value;
                 j->out_val[(size_t)b * n + step] = value;
             } else {
+                const float temp = j->temperatures ? j->temperatures[(size_t)b * n + step] : j->temperature;
                 int64_t cls = t < j->n_prompt ? j->prompt_cls[(size_t)b * j->n_prompt + t]
-                                              : sample_class(ob, C, ub[0], j->temperature, probs);
+                                              : sample_class(ob, C, ub[0], temp, probs);
                 if (j->order) excitation_push(j, b, step, pred[b], cls, n);
                 j->prev_cls[b] = cls;
                 j->out_cls[(size_t)b * n + step] = cls;
@@ -478,27 +481,27 @@ static PyObject *py_supported(PyObject *self, PyObject *args) {
     return PyBool_FromLong(kernel_supported());
 }
 
-#define NBUF 29
+#define NBUF 30
 static const char *BUF_NAMES[NBUF] = {
     "frames", "const", "u", "queues", "offsets", "masks", "dilations", "wd", "wsr", "bsr", "w1", "b1", "w2",
     "b2", "emb", "in_w", "in_b", "prev_cls", "prev_val", "prompt_cls", "prompt_val", "uniforms", "out_cls",
-    "out_val", "logits", "coef", "table", "history", "signal"};
+    "out_val", "logits", "coef", "table", "history", "signal", "temperatures"};
 
-/* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows, order, n_coef),
- *           (skip_scale, temperature, log_scale_min), *25 buffers in BUF_NAMES order) */
+/* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows, order, n_coef,
+ *            per_sample), (skip_scale, temperature, log_scale_min), *30 buffers in BUF_NAMES order) */
 static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     (void)self;
     long long t0, n, n_frames, n_prompt, rows, n_coef;
-    int B, R, G, S, C, L, K, hop, nq, mol, half, record, order;
+    int B, R, G, S, C, L, K, hop, nq, mol, half, record, order, per_sample;
     float skip_scale, temperature, log_scale_min;
     Py_buffer v[NBUF];
     memset(v, 0, sizeof(v));
-    if (!PyArg_ParseTuple(args, "(LLiiiiiiiiiLiiiLLiL)(fff)y*y*y*w*y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*y*y*y*w*w*w*y*y*w*w*:run_steps",
+    if (!PyArg_ParseTuple(args, "(LLiiiiiiiiiLiiiLLiLi)(fff)y*y*y*w*y*y*y*y*y*y*y*y*y*y*y*y*y*w*w*y*y*y*w*w*w*y*y*w*w*y*:run_steps",
                           &t0, &n, &B, &R, &G, &S, &C, &L, &K, &hop, &nq, &n_frames, &mol, &half, &record, &n_prompt,
-                          &rows, &order, &n_coef, &skip_scale, &temperature, &log_scale_min, &v[0], &v[1], &v[2],
+                          &rows, &order, &n_coef, &per_sample, &skip_scale, &temperature, &log_scale_min, &v[0], &v[1], &v[2],
                           &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
                           &v[15], &v[16], &v[17], &v[18], &v[19], &v[20], &v[21], &v[22], &v[23], &v[24], &v[25],
-                          &v[26], &v[27], &v[28]))
+                          &v[26], &v[27], &v[28], &v[29]))
         return NULL;
     PyObject *result = NULL;
 #if HAVE_KERNEL
@@ -524,7 +527,8 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
         mol ? 0 : (Py_ssize_t)B * n_prompt * 8, mol ? (Py_ssize_t)B * n_prompt * 4 : 0, (Py_ssize_t)B * n * 2 * 4,
         (Py_ssize_t)B * n * 8, (Py_ssize_t)B * n * 4, record ? (Py_ssize_t)B * n * C * 4 : 0,
         order ? (Py_ssize_t)B * n_coef * order * 4 : 0, order ? (Py_ssize_t)C * 8 : 0,
-        order ? (Py_ssize_t)B * order * 8 : 0, order ? (Py_ssize_t)B * n * 8 : 0};
+        order ? (Py_ssize_t)B * order * 8 : 0, order ? (Py_ssize_t)B * n * 8 : 0,
+        per_sample ? (Py_ssize_t)B * n * 4 : 0};
     for (int i = 0; i < NBUF; i++) {
         if (v[i].len < need[i]) {
             PyErr_Format(PyExc_ValueError, "run_steps: %s holds %zd bytes, needs %zd", BUF_NAMES[i], v[i].len, need[i]);
@@ -542,6 +546,7 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     j.prev_cls = v[17].buf; j.prev_val = v[18].buf; j.prompt_cls = v[19].buf; j.prompt_val = v[20].buf;
     j.uniforms = v[21].buf; j.out_cls = v[22].buf; j.out_val = v[23].buf; j.logits = v[24].buf;
     j.coef = v[25].buf; j.table = v[26].buf; j.history = v[27].buf; j.signal = v[28].buf;
+    j.temperatures = per_sample ? v[29].buf : NULL;
     const size_t H8 = (size_t)(H + 7) / 8 * 8;
     size_t floats = (size_t)B * (R + (size_t)K * R + j.G8 + H8 + j.SR8 + 3 * (size_t)j.S8 + j.C8 + 2) + j.C8 + j.C8 / 8 + 32;
     float *scratch = aligned_alloc(64, (floats * 4 + 63) / 64 * 64);

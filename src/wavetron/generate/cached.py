@@ -11,7 +11,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from .common import ExcitationLoop, Generated, Request, sample_softmax
+from .common import ExcitationLoop, Generated, Request, sample_softmax, step_temperature
 from ..models.mol import mol_sample
 from ..models.wavenet import deemphasize
 
@@ -86,7 +86,7 @@ def generate_cached(model, req: Request, chunk: int = 2048) -> Generated:
             if t < req.prompt_length:
                 prev = req.prompt[:, t].to(device=device, dtype=samples.dtype)
             elif softmax:
-                prev = sample_softmax(out, uniforms[:, t, 0], req.temperature)
+                prev = sample_softmax(out, uniforms[:, t, 0], step_temperature(req, t, device))
             else:
                 prev = mol_sample(out, uniforms[:, t], req.temperature, dims.log_scale_min).to(dtype)
             samples[:, t] = prev

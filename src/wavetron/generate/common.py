@@ -3,6 +3,11 @@
 Every path draws its randomness from the same table of uniforms, ``(B, T, 2)`` float32 from
 ``numpy.random.default_rng(seed)``, and samples by inverse CDF. A fixed seed therefore reproduces
 the output of a path, and paths that compute the same logits draw the same samples.
+
+The temperature is one number for the whole request, or, where ``Request.temperatures`` is set, one
+float32 per stream and sample (e.g. lower in voiced frames, see :func:`frame_temperatures_to_samples`);
+every path divides the logits of step ``t`` of stream ``b`` by ``temperatures[b, t]`` then, and draws
+the argmax where it is 0.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ class Request:
         temperature: softmax temperature; 0 takes the argmax (the mean of the likeliest logistic).
         uniforms: ``(B, length, 2)`` float32 in [0, 1).
         record_logits: keep the network output of every step.
+        temperatures: ``(B, length)`` float32 per-sample temperatures that replace ``temperature``, or
+            None; softmax output only (the mixture's sampler takes one temperature).
     """
 
     mel: torch.Tensor | None
@@ -35,6 +42,16 @@ class Request:
     temperature: float
     uniforms: np.ndarray
     record_logits: bool = False
+    temperatures: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperatures is not None:
+            self.temperatures = np.ascontiguousarray(self.temperatures, dtype=np.float32)
+            if self.temperatures.shape != (self.batch, self.length):
+                raise ValueError(f"temperatures are {self.temperatures.shape}, expected (batch, length) = "
+                                 f"{(self.batch, self.length)}")
+            if not np.isfinite(self.temperatures).all():
+                raise ValueError("temperatures hold NaN or infinite values")
 
     @property
     def prompt_length(self) -> int:
@@ -61,11 +78,37 @@ def draw_uniforms(seed: int, batch: int, length: int) -> np.ndarray:
     return np.random.default_rng(seed).random((batch, length, 2), dtype=np.float32)
 
 
-def sample_softmax(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float) -> torch.Tensor:
+def frame_temperatures_to_samples(frame_temperatures: torch.Tensor, hop_length: int, length: int) -> np.ndarray:
+    """Per-frame temperatures ``(B, F)`` -> per-sample ``(B, length)`` float32, linearly interpolated.
+
+    Frame ``f`` is centred on sample ``f * hop_length`` (the STFT's ``center``); samples past the last
+    frame's centre hold its value.
+    """
+    values = frame_temperatures.detach().double().cpu()
+    frames = values.shape[1]
+    position = torch.arange(length, dtype=torch.float64) / hop_length
+    left = position.floor().long().clamp(max=frames - 1)
+    right = (left + 1).clamp(max=frames - 1)
+    weight = (position - left).clamp(0.0, 1.0)
+    out = values[:, left] * (1 - weight) + values[:, right] * weight
+    return np.ascontiguousarray(out.numpy().astype(np.float32))
+
+
+def step_temperature(req: Request, t: int, device: torch.device | str) -> float | torch.Tensor:
+    """The temperature of step ``t``: the request's scalar, or its column ``(B,)`` of per-sample temperatures."""
+    if req.temperatures is None:
+        return req.temperature
+    return torch.from_numpy(req.temperatures[:, t]).to(device)
+
+
+def sample_softmax(logits: torch.Tensor, uniforms: torch.Tensor, temperature: float | torch.Tensor) -> torch.Tensor:
     """Inverse-CDF draw from ``softmax(logits / temperature)``.
 
-    Args: logits ``(B, C)``; uniforms ``(B,)``. Returns ``(B,)`` long class indices.
+    Args: logits ``(B, C)``; uniforms ``(B,)``; temperature: a number, or ``(B,)`` float32 (one per row; 0 is
+        that row's argmax). Returns ``(B,)`` long class indices.
     """
+    if isinstance(temperature, torch.Tensor):
+        return _sample_softmax_rows(logits, uniforms, temperature)
     if temperature <= 0:
         return logits.argmax(dim=1)
     probs = torch.softmax(logits.float() / temperature, dim=1)
@@ -73,6 +116,16 @@ def sample_softmax(logits: torch.Tensor, uniforms: torch.Tensor, temperature: fl
     # first class whose CDF exceeds u * total (the total is 1 up to rounding)
     pick = torch.searchsorted(cdf, (uniforms * cdf[:, -1]).unsqueeze(1), right=True)[:, 0]
     return pick.clamp(max=logits.shape[1] - 1)
+
+
+def _sample_softmax_rows(logits: torch.Tensor, uniforms: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+    """:func:`sample_softmax` with a float32 temperature per row: the same arithmetic, row by row."""
+    greedy = temperature <= 0
+    scale = torch.where(greedy, torch.ones_like(temperature), temperature).float()
+    probs = torch.softmax(logits.float() / scale[:, None], dim=1)
+    cdf = probs.cumsum(dim=1)
+    pick = torch.searchsorted(cdf, (uniforms * cdf[:, -1]).unsqueeze(1), right=True)[:, 0]
+    return torch.where(greedy, logits.argmax(dim=1), pick.clamp(max=logits.shape[1] - 1))
 
 
 class ExcitationLoop:

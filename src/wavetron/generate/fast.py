@@ -207,16 +207,18 @@ class _Group:
         tail = (self.prev_cls, self.prev_val, self.prompt_cls, self.prompt_val, req.uniforms[b:e])
         outs = (self.out_cls, self.out_val, self.logits)
         lpc = (self.coef, self.table, self.history, self.signal)
+        per_sample = req.temperatures is not None
+        temperatures = req.temperatures[b:e] if per_sample else np.zeros((e - b, 0), np.float32)
         if w.backend == "numba":
             kernels.run_steps(0, req.length, *args, np.float32(w.skip_scale), w.emb, w.in_w, w.in_b, w.mol, *tail,
-                              np.float32(req.temperature), np.float32(w.log_scale_min), *outs, *lpc)
+                              np.float32(req.temperature), np.float32(w.log_scale_min), *outs, *lpc, temperatures)
             return
         L, R, G, S, C, K, hop = w.dims
         ints = (0, req.length, e - b, R, G, S, C, L, K, hop, u.shape[1], frames.shape[1], int(w.mol),
                 int(w.precision == "float16"), int(req.record_logits), tail[2 + w.mol].shape[1], w.rows,
-                self.history.shape[1], self.coef.shape[1])
+                self.history.shape[1], self.coef.shape[1], int(per_sample))
         _ckernel.run_steps(ints, (w.skip_scale, req.temperature, w.log_scale_min), *args, w.emb, w.in_w, w.in_b,
-                           *tail, *outs, *lpc)
+                           *tail, *outs, *lpc, temperatures)
 
 
 def frame_conditioning(model, mel: torch.Tensor | None, speakers: torch.Tensor | None, batch: int):

@@ -23,7 +23,7 @@ def _pad_frames(mel: torch.Tensor, frames: int) -> torch.Tensor:
 
 def generate_batch(model, mels: Sequence[torch.Tensor], speakers: Sequence[int] | torch.Tensor | None = None,
                    method: str = "auto", temperature: float = 1.0, seed: int = 0,
-                   threads: int | None = None, precision: str = "auto") -> list[torch.Tensor]:
+                   threads: int | None = None, precision: str = "auto", sharpen: float = 0.0) -> list[torch.Tensor]:
     """Vocode several utterances at once, one stream each (arguments as :func:`generate`).
 
     Args:
@@ -37,7 +37,7 @@ def generate_batch(model, mels: Sequence[torch.Tensor], speakers: Sequence[int] 
     batch = torch.stack([_pad_frames(m, longest) for m in mels])  # (B, n_mels, F_max)
     ids = torch.as_tensor(speakers) if speakers is not None else None
     out = generate(model, batch, ids, method=method, temperature=temperature, seed=seed, threads=threads,
-                   precision=precision).audio
+                   precision=precision, sharpen=sharpen).audio
     return [out[i, :m.shape[-1] * hop] for i, m in enumerate(mels)]
 
 
@@ -52,7 +52,7 @@ def fold_plan(frames: int, segment_frames: int, overlap_frames: int) -> list[int
 
 def generate_folded(model, mel: torch.Tensor, speaker: int | None = None, segment_frames: int = 64,
                     overlap_frames: int = 8, method: str = "auto", temperature: float = 1.0, seed: int = 0,
-                    threads: int | None = None, precision: str = "auto") -> torch.Tensor:
+                    threads: int | None = None, precision: str = "auto", sharpen: float = 0.0) -> torch.Tensor:
     """Vocode one long utterance as a batch of overlapping segments, cross-faded.
 
     Args:
@@ -62,13 +62,13 @@ def generate_folded(model, mel: torch.Tensor, speaker: int | None = None, segmen
     Returns: ``(F * hop,)`` waveform.
     """
     return generate_folded_batch(model, [mel], None if speaker is None else [speaker], segment_frames,
-                                 overlap_frames, method, temperature, seed, threads, precision)[0]
+                                 overlap_frames, method, temperature, seed, threads, precision, sharpen)[0]
 
 
 def generate_folded_batch(model, mels: Sequence[torch.Tensor], speakers: Sequence[int] | None = None,
                           segment_frames: int = 64, overlap_frames: int = 8, method: str = "auto",
                           temperature: float = 1.0, seed: int = 0, threads: int | None = None,
-                          precision: str = "auto") -> list[torch.Tensor]:
+                          precision: str = "auto", sharpen: float = 0.0) -> list[torch.Tensor]:
     """Fold several utterances at once: the segments of all of them are generated as one batch.
 
     Args:
@@ -84,8 +84,9 @@ def generate_folded_batch(model, mels: Sequence[torch.Tensor], speakers: Sequenc
     ids = None
     if speakers is not None:
         ids = torch.tensor([int(spk) for spk, starts in zip(speakers, plans) for _ in starts])
+    # the voicing of a frame is read off that frame alone: a segment's temperatures are the utterance's
     audio = generate(model, segments, ids, method=method, temperature=temperature, seed=seed,
-                     threads=threads, precision=precision).audio.cpu()  # (segments, segment_frames * hop)
+                     threads=threads, precision=precision, sharpen=sharpen).audio.cpu()  # (segments, segment_frames * hop)
     fade = overlap_frames * hop
     ramp = torch.linspace(0.0, 1.0, fade + 2)[1:-1] if fade else torch.zeros(0)
     waves, row = [], 0

@@ -249,7 +249,7 @@ def _sample_mol(params, u0, u1, temperature, log_scale_min):
 @njit(**_JIT)
 def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, wsr, bsr, w1, b1, w2, b2, skip_scale,
               emb, in_w, in_b, mol, prev_cls, prev_val, prompt_cls, prompt_val, uniforms, temperature,
-              log_scale_min, out_cls, out_val, logits_out, coef, table, history, signal):
+              log_scale_min, out_cls, out_val, logits_out, coef, table, history, signal, temperatures):
     """Run steps ``t0 .. t0 + n - 1`` for all streams; the state (queues, prev_*) carries over calls.
 
     Args:
@@ -267,6 +267,8 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
         coef ``(B, T, order)`` float32, table ``(C,)`` float64, history ``(B, order)`` float64 (newest first)
         and signal ``(B, n)`` float64: the excitation model's linear prediction (``order`` 0: not one);
         emb is then ``(3C, R)`` and the classes drawn are excitation classes.
+        temperatures: ``(B, n)`` float32 per-sample temperatures of the softmax draws, used in place of
+            ``temperature``, or ``(B, 0)``.
     """
     B, _, R = queues.shape
     G = wd.shape[1]
@@ -285,6 +287,7 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
     record = logits_out.shape[0] > 0
     n_prompt = prompt_cls.shape[1] if not mol else prompt_val.shape[1]
     excitation = history.shape[1] > 0
+    per_sample = temperatures.shape[1] > 0
     pred = np.zeros(B, np.float64)
     for step in range(n):
         t = t0 + step
@@ -312,7 +315,11 @@ def run_steps(t0, n, frames, const, u, queues, offsets, masks, dilations, wd, ws
                 prev_val[b] = value
                 out_val[b, step] = value
             else:
-                cls = prompt_cls[b, t] if t < n_prompt else _sample_class(out[b], uniforms[b, step, 0], temperature)
+                if t < n_prompt:
+                    cls = prompt_cls[b, t]
+                else:
+                    temp = temperatures[b, step] if per_sample else temperature
+                    cls = _sample_class(out[b], uniforms[b, step, 0], temp)
                 if excitation:
                     _excitation_push(b, pred[b], cls, table, history, signal, step)
                 prev_cls[b] = cls

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .common import ExcitationLoop, Generated, Request, sample_softmax
+from .common import ExcitationLoop, Generated, Request, sample_softmax, step_temperature
 from ..models.mol import mol_sample
 from ..models.wavenet import deemphasize
 
@@ -35,7 +35,7 @@ def generate_naive(model, req: Request) -> Generated:
         if t < req.prompt_length:
             x[:, t + 1] = req.prompt[:, t].to(dtype)
         elif softmax:
-            x[:, t + 1] = sample_softmax(out, uniforms[:, t, 0], req.temperature)
+            x[:, t + 1] = sample_softmax(out, uniforms[:, t, 0], step_temperature(req, t, device))
         else:
             x[:, t + 1] = mol_sample(out, uniforms[:, t], req.temperature, model.dims.log_scale_min).to(dtype)
     samples = x[:, 1:]
@@ -62,7 +62,7 @@ def _generate_naive_excitation(model, req: Request) -> Generated:
         if t < req.prompt_length:
             samples[:, t] = req.prompt[:, t].long()
         else:
-            samples[:, t] = sample_softmax(out, uniforms[:, t, 0], req.temperature)
+            samples[:, t] = sample_softmax(out, uniforms[:, t, 0], step_temperature(req, t, device))
         loop.push(t, samples[:, t])
     audio = deemphasize(loop.signal.float(), model.dims.preemphasis)
     return Generated(samples, audio, torch.stack(logits, dim=2) if logits else None)
