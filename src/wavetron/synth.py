@@ -123,13 +123,15 @@ class Synthesizer:
         text_config: the text front end, when ``tacotron`` is a module (a checkpoint carries its own).
         fold_frames, fold_overlap: the WaveNet vocodes every sentence in segments of ``fold_frames``
             frames overlapping by ``fold_overlap``, all generated as one batch on all CPU threads.
+        sharpen: in [0, 1); the WaveNet samples voiced frames at temperature ``1 - sharpen * voicing``
+            (:func:`wavetron.generate.generate`); 0 is plain sampling.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
                  device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
-                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO) -> None:
+                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float = 0.0) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -166,6 +168,9 @@ class Synthesizer:
         self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
         self.seed, self.pause = seed, pause
         self.fold_frames, self.fold_overlap = fold_frames, fold_overlap
+        if not 0.0 <= sharpen < 1.0:
+            raise ConfigError(f"sharpen {sharpen}: expected a value in [0, 1)")
+        self.sharpen = sharpen
         self.last_sentences: list[Sentence] = []
         self.last_timings: dict[str, float] = {}  # seconds spent in "tacotron" and "vocoder" by the last call
 
@@ -261,7 +266,7 @@ class Synthesizer:
             ids = speakers.tolist() if self.vocoder.speaker is not None else None
             pieces = generate_folded_batch(self.vocoder, mels, ids, segment_frames=self.fold_frames,
                                            overlap_frames=self.fold_overlap, seed=self.seed,
-                                           threads=torch.get_num_threads())
+                                           threads=torch.get_num_threads(), sharpen=self.sharpen)
             wave = torch.zeros(len(pieces), result.mels.shape[-1] * self.audio.hop_length)
             for row, piece in enumerate(pieces):
                 wave[row, : piece.numel()] = piece

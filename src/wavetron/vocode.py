@@ -97,10 +97,11 @@ def input_mel(path: str | Path, vocoder_audio: AudioConfig, vocoder_name: str,
 
 def vocode(model, mel: torch.Tensor, speaker: int | None = None, method: str = "auto", temperature: float = 1.0,
            seed: int = 0, threads: int | None = None, segment_frames: int | None = None,
-           overlap_frames: int = 8, precision: str = "auto") -> torch.Tensor:
+           overlap_frames: int = 8, precision: str = "auto", sharpen: float = 0.0) -> torch.Tensor:
     """Waveform ``(frames * hop,)`` of one mel ``(n_mels, frames)``; folded when ``segment_frames`` is set.
 
-    ``precision``: the fast path's weight storage (see :func:`wavetron.generate.generate`).
+    ``precision``: the fast path's weight storage; ``sharpen``: the lower temperature of voiced frames
+    (see :func:`wavetron.generate.generate`).
     """
     from .generate import generate, generate_folded
 
@@ -108,7 +109,7 @@ def vocode(model, mel: torch.Tensor, speaker: int | None = None, method: str = "
         speaker = None
     if segment_frames:
         return generate_folded(model, mel, speaker, segment_frames, overlap_frames, method, temperature, seed,
-                               threads, precision)
+                               threads, precision, sharpen)
     speakers = torch.tensor([speaker]) if speaker is not None else None
     return generate(model, mel, speakers, method=method, temperature=temperature, seed=seed,
-                    threads=threads, precision=precision).audio[0]
+                    threads=threads, precision=precision, sharpen=sharpen).audio[0]

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-decoder-steps", type=int, help="step limit per sentence (default: the model's)")
     parser.add_argument("--griffin-lim-iters", type=int, default=60, help="Griffin-Lim iterations (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prenet dropout and vocoder sampling")
+    parser.add_argument("--sharpen", type=float, default=0.0, metavar="X",
+                        help="WaveNet vocoder: lower the temperature of voiced frames to 1 - X * voicing, X in "
+                             "[0, 1) (default 0: plain sampling)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     synthesizer = Synthesizer(tacotron=args.tacotron or None, vocoder=args.vocoder, device=args.device,
                               batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
-                              max_decoder_steps=args.max_decoder_steps, seed=args.seed,
+                              max_decoder_steps=args.max_decoder_steps, seed=args.seed, sharpen=args.sharpen,
                               mel2linear=None if args.mel2linear == "none" else args.mel2linear)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fast-path weights: float16 is faster (logits within ~1e-4 relative); auto uses "
                              "float16 only where lossless (a float16 export)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 is argmax")
+    parser.add_argument("--sharpen", type=float, default=0.0, metavar="X",
+                        help="lower the temperature of voiced frames to temperature * (1 - X * voicing), X in "
+                             "[0, 1); voicing is read off the mel (default 0: plain sampling)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (folded segments run in parallel)")
     parser.add_argument("--fold", type=int, default=None, metavar="FRAMES",
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     wave = vocode(model, mel.to(args.device), args.speaker, args.method, args.temperature, args.seed, args.threads,
-                  args.fold, args.overlap, args.precision)
+                  args.fold, args.overlap, args.precision, args.sharpen)
     elapsed = time.perf_counter() - start
     save(args.out, wave.float().cpu(), config.audio.sample_rate)
     seconds = wave.shape[-1] / config.audio.sample_rate
