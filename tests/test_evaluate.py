@@ -93,11 +93,20 @@ def test_cli_scores_folders_skips_bad_files_and_writes_json_and_plots(folders, t
 def test_cli_wer_on_identical_audio_equals_the_reference_wer(tmp_path, speech_corpus, speech_wavs, capsys):
     wav = min(speech_wavs, key=lambda p: sf.info(p).frames)  # shortest sentence: quick to recognise
     out = tmp_path / "wer.json"
-    code = main(["evaluate", str(wav), str(wav), "--text", str(speech_corpus / "metadata.csv"),
-                 "--metrics", "wer,wer_ref", "--json", str(out)])
+    plots = tmp_path / "plots"
+    code = main(["evaluate", str(wav), str(wav), "--text", str(speech_corpus / "metadata.csv"), "--asr", "both",
+                 "--metrics", "wer,wer_ref", "--json", str(out), "--plot", str(plots)])
     assert code == 0
-    values = json.loads(out.read_text())["pairs"][0]["values"]
+    report = json.loads(out.read_text())
+    values, transcripts = report["pairs"][0]["values"], report["pairs"][0]["transcripts"]
     assert values["wer"] == values["wer_ref"] and values["cer"] == values["cer_ref"]
+    assert values["wer_whisper"] == values["wer_ref_whisper"] and values["cer_whisper"] == values["cer_ref_whisper"]
+    assert transcripts["gen_whisper"] == transcripts["ref_whisper"] and transcripts["gen"] == transcripts["ref"]
+    assert sorted(report["asr"]) == ["pocketsphinx", "whisper"] and report["asr"]["whisper"]["model"]
+    assert (plots / f"{wav.stem}.png").is_file()
+    assert main(["evaluate", str(wav), str(wav), "--metrics", "wer", "--asr", "whisper",
+                 "--asr-model", str(tmp_path)]) == 2
+    assert "model.bin" in capsys.readouterr().err
 
 
 def test_cli_one_line_errors(tmp_path, capsys):
