@@ -174,3 +174,50 @@ def test_batched_and_folded_generation_honour_sharpen(backend):
         inner = slice(begin + (fade if i else 0), min(begin + segment * hop - fade, folded.shape[0]))
         assert torch.equal(folded[inner], segments[i][inner.start - begin:inner.stop - begin])
     assert not torch.equal(segments, plain)
+
+
+def write_tiny_export(path) -> None:
+    """A tiny excitation WaveNet for the voice's 16 kHz, 80-band mels, written as a wavetron export."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from wavetron.config import Config, from_dict, to_dict
+    from wavetron.models.registry import get_model
+
+    config = from_dict(Config, {
+        "audio": {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "n_mels": 80,
+                  "f_max": 8000.0},
+        "wavenet": {"layers": 4, "stacks": 1, "residual_channels": 8, "gate_channels": 16, "skip_channels": 8,
+                    "upsample_scales": [4, 4, 4, 4], "encoder_blocks": 0, "preemphasis": 0.85,
+                    "excitation": "lpc", "lpc_order": 16}})
+    torch.manual_seed(0)
+    model = get_model("wavenet").build(config)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
+              metadata={"format": "wavetron-model", "model_name": "wavenet", "config": json.dumps(to_dict(config)),
+                        "step": "0", "weights": "model", "dtype": "float32"})
+
+
+def test_vocode_command_sharpens_and_refuses_values_out_of_range(tmp_path, capsys):
+    import soundfile as sf
+
+    from wavetron.cli import main
+
+    vocoder = tmp_path / "tiny.safetensors"
+    write_tiny_export(vocoder)
+    t = np.arange(12000) / 16000
+    wav = tmp_path / "in.wav"  # a 180 Hz vowel-like buzz, then noise: voiced frames and unvoiced ones
+    buzz = sum(np.cos(2 * np.pi * 180 * k * t) / k for k in range(1, 20)) * (t < 0.4)
+    sf.write(wav, (0.1 * buzz + 0.05 * np.random.default_rng(0).standard_normal(t.size) * (t >= 0.4)), 16000)
+    outs = {}
+    for name, extra in (("plain", []), ("zero", ["--sharpen", "0"]), ("sharp", ["--sharpen", "0.5"])):
+        outs[name] = tmp_path / f"{name}.wav"
+        assert main(["vocode", str(wav), "--vocoder", str(vocoder), "--out", str(outs[name]), *extra]) == 0
+    plain, zero, sharp = (sf.read(outs[n])[0] for n in ("plain", "zero", "sharp"))
+    assert plain.shape == sharp.shape == (12000 // 256 * 256,)
+    assert np.array_equal(plain, zero) and not np.array_equal(plain, sharp)
+    capsys.readouterr()
+    assert main(["vocode", str(wav), "--vocoder", str(vocoder), "--out", str(tmp_path / "x.wav"),
+                 "--sharpen", "1.2"]) == 2
+    assert "--sharpen 1.2: expected a value in [0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "x.wav").exists()

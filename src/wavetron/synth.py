@@ -170,6 +170,9 @@ class Synthesizer:
         self.fold_frames, self.fold_overlap = fold_frames, fold_overlap
         if not 0.0 <= sharpen < 1.0:
             raise ConfigError(f"sharpen {sharpen}: expected a value in [0, 1)")
+        if sharpen and self.vocoder is not None and self.vocoder.dims.output != "softmax":
+            raise ConfigError(f"sharpen: vocoder {vocoder} outputs a {self.vocoder.dims.output} distribution; "
+                              "sharpening applies to a softmax WaveNet")
         self.sharpen = sharpen
         self.last_sentences: list[Sentence] = []
         self.last_timings: dict[str, float] = {}  # seconds spent in "tacotron" and "vocoder" by the last call

@@ -39,9 +39,15 @@ def run(args: argparse.Namespace) -> int:
 
     from ..audio import save
     from ..config import load_config
+    from ..errors import ConfigError
     from ..vocode import input_mel, load_vocoder, vocode
 
+    if not 0.0 <= args.sharpen < 1.0:
+        raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
     model, config = load_vocoder(args.vocoder, args.device)
+    if args.sharpen and model.dims.output != "softmax":
+        raise ConfigError(f"--sharpen: {args.vocoder} outputs a {model.dims.output} distribution; sharpening "
+                          "applies to a softmax WaveNet")
     mel_audio = load_config(args.config, args.overrides).audio if (args.config or args.overrides) else None
     mel, _ = input_mel(args.input, config.audio, args.vocoder, mel_audio)
     if args.threads:
