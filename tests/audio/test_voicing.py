@@ -55,6 +55,18 @@ def test_each_frame_is_scored_on_its_own():
     assert torch.allclose(batch[0], whole, atol=1e-6) and torch.allclose(batch[1], whole.flip(-1), atol=1e-6)
 
 
+@pytest.mark.parametrize("htk", [False, True])
+def test_band_centres_are_librosas(htk):
+    import librosa
+
+    from wavetron.audio.voicing import band_centres
+
+    config = AudioConfig(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80, f_min=40.0,
+                         f_max=None, htk=htk)
+    expected = librosa.mel_frequencies(82, fmin=40.0, fmax=11025.0, htk=htk)[1:-1]
+    assert abs(band_centres(config) - expected).max() < 1e-6 * expected.max()
+
+
 def test_settings_without_low_bands_are_refused():
     coarse = AudioConfig(sample_rate=16000, n_fft=64, hop_length=4, win_length=64, n_mels=8, f_max=8000.0)
     with pytest.raises(ValueError, match="too few to see harmonics"):
