@@ -232,6 +232,8 @@ def main() -> None:
                         order = list(workers) if index % 2 == 0 else list(reversed(workers))
                         for name in order:
                             answers[name].append(workers[name].ask(request))
+                    # The peak is the best seen so far: on a busy core one measurement can be cut short.
+                    peak = max(peak, matmul_peak(args.threads) * 1e9)
                     _report(config, precision, answers, peak, args)
         finally:
             for item in workers.values():
@@ -245,7 +247,8 @@ def _report(config: str, precision: str, answers: dict[str, list[dict]], peak: f
     names = list(answers)
     first = answers[names[0]][0]
     print(f"\n== {config}, {precision}: batch {first.get('batch')} samples (mels {first.get('mels')}), "
-          f"{args.steps} steps x {args.repeats} runs per revision, medians of the step times")
+          f"{args.steps} steps x {args.repeats} runs per revision, medians of the step times; "
+          f"floor = FLOPs / {peak / 1e9:.1f} GFLOP/s, the best fp32 matmul rate measured in this run")
     print("s/step and samples/s are wall time; cpu s and samples/cpu-s count only this process's CPU time, "
           "which other processes on a busy machine disturb less")
     print(f"{'code':44s} {'s/step':>8s} {'samples/s':>10s} {'cpu s':>7s} {'samp/cpu-s':>10s} {'GFLOP/step':>10s} "
