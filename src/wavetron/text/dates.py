@@ -25,9 +25,12 @@ _DAY = r"(3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(1\d{3}|20\d\d)"
 
 _ISO_RE = re.compile(rf"\b{_YEAR}-(1[0-2]|0[1-9])-(3[01]|[12]\d|0[1-9])\b")  # 2024-12-05
-_NUMERIC_RE = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})\b(?![.-]\d)")  # 12/05/2024, 05.12.24
+# 12/05/2024, 12-05-24, 05.12.2024 (with dots only a four-digit year: "1.10.12" is a version)
+_NUMERIC_RE = re.compile(r"(?<![\w.])(\d{1,2})(?:([/-])(\d{1,2})\2(\d{4}|\d{2})|(\.)(\d{1,2})\.(\d{4}))\b(?![.-]\d)")
 # "December 5, 2024", "Dec. 5th", "Dec 5 2024"
 _MONTH_DAY_RE = re.compile(rf"{_MONTH}\s+{_DAY}\b(?!:|\.\d|,\d{{3}})(?:(,?)\s+{_YEAR}\b)?")
+# "June 2020", "Jun. 2020": read here, since the abbreviation would stay a word
+_MONTH_YEAR_RE = re.compile(rf"{_MONTH}\s+{_YEAR}\b(?!,\d|\.\d)")
 # "5 December 2024", "5th of December", "the 5th of Dec."
 _DAY_MONTH_RE = re.compile(rf"\b([Tt]he\s+)?{_DAY}(\s+of)?\s+{_MONTH}(?:(,?)\s+{_YEAR}\b)?")
 # Years before 1100 are read as years only where a year is meant ("in 1066", "1066 AD"), not in
@@ -55,7 +58,9 @@ def _full_year(text: str) -> int:
 
 
 def _numeric(match: re.Match) -> str:
-    first, separator, second, year_text = match.groups()
+    first, separator, second, year_text, dot, dotted_second, dotted_year = match.groups()
+    if dot:
+        separator, second, year_text = dot, dotted_second, dotted_year
     a, b = int(first), int(second)
     month, day = (b, a) if separator == "." else (a, b)
     if month > 12 and day <= 12:  # "25/12/2024": the day comes first
@@ -84,6 +89,13 @@ def _day_month(match: re.Match) -> str:
     return words
 
 
+def _month_year(match: re.Match) -> str:
+    month, dot, year_text = match.groups()
+    if month not in _MONTH_NAMES or (dot and month not in _ABBREVIATED):
+        return match.group(0)
+    return f"{MONTHS[_MONTH_NAMES[month]]} {year(int(year_text))}"
+
+
 def _short_year(match: re.Match) -> str:
     value = int(match.group(1))
     return f"oh {cardinal(value)}" if value < 10 else cardinal(value)  # "'69", "'05" -> "oh five"
@@ -108,6 +120,7 @@ def expand_dates(text: str) -> str:
         text = _NUMERIC_RE.sub(_numeric, text)
     text = _MONTH_DAY_RE.sub(_month_day, text)
     text = _DAY_MONTH_RE.sub(_day_month, text)
+    text = _MONTH_YEAR_RE.sub(_month_year, text)
     if "10" in text:
         text = _EARLY_YEAR_RE.sub(lambda m: _early_year(m) if m.group(1) or m.group(3) else m.group(0), text)
     if "'" in text:

@@ -140,6 +140,7 @@ _NUMBER_SIGN_RE = re.compile(r"(?:#|\bno\.|\bnos\.)\s?(?=\d)", re.IGNORECASE)
 _NEGATIVE_RE = re.compile(r"(?<![\w.])-(?=\d)")
 _DIGIT_RE = re.compile(r"\d")
 _NUMBER_RE = re.compile(rf"(?<![\d.]){_AMOUNT}")
+_VERSION_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.])")  # "1.10.12": one point ten point twelve
 
 
 def _currency(match: re.Match) -> str:
@@ -250,4 +251,6 @@ def expand_numbers(text: str) -> str:
     text = _YEAR_RE.sub(lambda m: year(int(m.group(1))), text)
     if "/" in text:
         text = _FRACTION_RE.sub(_fraction, text)
+    if "." in text:
+        text = _VERSION_RE.sub(lambda m: " point ".join(number(part) for part in m.group(0).split(".")), text)
     return _NUMBER_RE.sub(lambda m: number(m.group(0)), text)
