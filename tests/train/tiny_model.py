@@ -73,6 +73,10 @@ class TinyModel(nn.Module):
 
     def loss(self, batch: TinyBatch) -> dict[str, torch.Tensor]:
         self.calls += 1
+        steps_file = os.environ.get("TINY_STEPS_FILE")
+        if steps_file and self.training:  # how far training has come, for a test to time a signal
+            with open(steps_file, "a") as handle:
+                handle.write("step\n")
         delay = float(os.environ.get("TINY_STEP_SLEEP", "0") or 0)
         if delay:
             import time

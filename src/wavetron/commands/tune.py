@@ -61,6 +61,22 @@ def default_space(model: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
+    from ..signals import STOP
+
+    # First of all: a SIGINT/SIGTERM at any moment from here on ends the study cleanly.
+    with STOP.installed_for():
+        try:
+            return _tune(args)
+        except KeyboardInterrupt:
+            signum = STOP.signum or signal.SIGINT
+            print(f"wavetron tune: stopped by {signal.Signals(signum).name}; run the same command to resume",
+                  file=sys.stderr)
+            return 128 + signum
+
+
+def _tune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..config import apply_overrides, read_yaml
@@ -71,19 +87,23 @@ def run(args: argparse.Namespace) -> int:
 
     get_model(args.model)  # an unknown name fails before anything is written
     base = apply_overrides(read_yaml(args.config) if args.config else {}, args.overrides)
-    space = load_space(args.space or default_space(args.model), base)
+    notes: list[str] = []
+    space = load_space(args.space or default_space(args.model), base, notes)
+    for note in notes:
+        print(f"wavetron tune: {note}", file=sys.stderr)
     if not Path(args.data).exists():
         raise DataError(f"{args.data}: features folder not found (run `wavetron preprocess` first)")
     report_every = args.report_every or (max(args.steps // 5, 1) if args.steps else 25)
     settings = TuneSettings(model=args.model, features=Path(args.data), out=Path(args.out), trials=args.trials,
                             base=base, space=space, steps=args.steps, minutes=args.budget_minutes,
-                            report_every=report_every, metric=args.metric or DEFAULT_METRICS.get(args.model, "loss"), direction=args.direction,
-                            pruner=args.pruner, storage=args.storage, study_name=args.study_name, seed=args.seed,
-                            base_trial=not args.no_base_trial, keep_checkpoints=args.keep_checkpoints)
+                            report_every=report_every, metric=args.metric or DEFAULT_METRICS.get(args.model, "loss"),
+                            direction=args.direction, pruner=args.pruner, storage=args.storage,
+                            study_name=args.study_name, seed=args.seed, base_trial=not args.no_base_trial,
+                            keep_checkpoints=args.keep_checkpoints)
     study = open_study(settings)
     try:
         run_study(settings, study)
-    finally:  # also after Ctrl-C: the table and the best so far
+    finally:  # also after a signal: the table, the best preset and the plots of what has finished
         for note in write_outputs(study, settings):
             print(f"wavetron tune: {note}", file=sys.stderr)
     print(f"wavetron tune: {summary(study, settings)}; preset {Path(args.out) / 'best.yaml'}", file=sys.stderr)

@@ -12,7 +12,7 @@ import yaml
 
 from ..config import Config, from_dict
 from ..io import atomic_write_text
-from .space import Param, set_key
+from .space import Param, decode_choice, set_key
 from .study import TuneSettings, decoded_params
 
 
@@ -80,15 +80,31 @@ def trials_table(study, space: list[Param]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["trial", "state", "value", "steps", "minutes", "base", *keys, "error"])
-    for trial in study.get_trials(deepcopy=False):
-        params = decoded_params(trial, space)
+    trials = study.get_trials(deepcopy=False)
+    # a killed worker's trial, failed for its stale heartbeat, and the trial that ran its settings again
+    retries = {number: t.number for t in trials for number in t.system_attrs.get("retry_history", [])}
+    for trial in trials:
+        # the base trial's values outside the space are not parameters of the trial
+        params = {**{key: decode_choice(value) for key, value in trial.user_attrs.get("values", {}).items()},
+                  **decoded_params(trial, space)}
         value = trial.value if trial.value is not None else (
             trial.intermediate_values[trial.last_step] if trial.last_step is not None else None)
         writer.writerow([trial.number, trial.state.name.lower(), _fmt(value), _fmt(trial.user_attrs.get("steps")),
                          _fmt(trial.user_attrs.get("minutes")), "yes" if trial.user_attrs.get("base") else "",
                          *[_fmt(params.get(key)) for key in keys],
-                         trial.user_attrs.get("error") or ("interrupted" if trial.user_attrs.get("interrupted") else "")])
+                         _why(trial, retries)])
     return out.getvalue()
+
+
+def _why(trial, retries: dict[int, int]) -> str:
+    """The error column: the trial's error, an interruption, or a stale heartbeat."""
+    if trial.user_attrs.get("error"):
+        return trial.user_attrs["error"]
+    if trial.user_attrs.get("interrupted"):
+        return "interrupted"
+    if trial.number in retries and trial.state.name == "FAIL":
+        return f"stale: its worker stopped; run again as trial {retries[trial.number]}"
+    return ""
 
 
 def write_plots(study, out: Path) -> list[str]:

@@ -47,6 +47,16 @@ class Param:
             return trial.suggest_int(self.key, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
         return trial.suggest_float(self.key, float(self.low), float(self.high), step=self.step, log=self.log)
 
+    def contains(self, value: Any) -> bool:
+        """Whether a draw of this setting can give ``value`` (a choice, or a point of the range and its step)."""
+        if self.type == "categorical":
+            return encode_choice(value) in [encode_choice(choice) for choice in self.choices]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            return False
+        if self.type == "int" and not float(value).is_integer():
+            return False
+        return self.step is None or abs((value - self.low) / self.step - round((value - self.low) / self.step)) < 1e-9
+
     def encode(self, value: Any) -> Any:
         """``value`` as Optuna stores it for this setting (for enqueueing a known configuration)."""
         return encode_choice(value) if self.type == "categorical" else value
@@ -133,28 +143,55 @@ def _check_key(key: Any, where: str) -> None:
     raise ConfigError(f"{where}: unknown config key '{key}' (expected section.setting, e.g. train.lr)")
 
 
-def load_space(path: str | Path, base: dict) -> list[Param]:
+def load_space(path: str | Path, base: dict, notes: list[str] | None = None) -> list[Param]:
     """Read and check a space file against the base config mapping ``base``.
 
-    Every range end and every choice is applied to ``base`` and the config built, so a value the
-    config would refuse (``train.lr: {low: 0, ...}``) fails here, naming the key.
+    Every range end and every choice is applied to ``base`` and the config built. A value that no
+    config takes (``train.lr: {low: 0, ...}``, an unknown optimizer) fails here, naming the key.
+    A choice that only this base refuses (``wavenet.stacks: 4`` with ``--set wavenet.layers=2``) is
+    dropped, and a setting left without choices is not searched; ``notes`` (when given) receives one
+    line naming what was dropped and why.
     """
     data = read_yaml(path)
     if not data:
         raise ConfigError(f"{path}: the search space is empty")
-    params = []
+    params, dropped = [], []
     for key, spec in data.items():
         where = f"{path}: {key}"
         _check_key(key, f"{path}")
         param = parse_param(str(key), spec, where)
         values = param.choices if param.type == "categorical" else (param.low, param.high)
+        kept = []
         for value in values:
             if param.type == "int":
                 value = int(value)
-            trial_data = set_key(yaml.safe_load(yaml.safe_dump(base)), param.key, value)
-            try:
-                from_dict(Config, trial_data)
-            except ConfigError as err:
-                raise ConfigError(f"{where}: value {value!r} is not a valid setting ({err})") from None
+            why = _refusal(base, param.key, value)
+            if why is None:
+                kept.append(value)
+            elif param.type == "categorical" and _refusal({}, param.key, value) is None:
+                dropped.append((param.key, value, why))  # fine with the defaults: this base cannot take it
+            else:
+                raise ConfigError(f"{where}: value {value!r} is not a valid setting ({why})")
+        if param.type == "categorical" and len(kept) < len(values):
+            if not kept:
+                continue
+            param = dataclasses.replace(param, choices=tuple(kept))
         params.append(param)
+    if dropped and notes is not None:
+        names = ", ".join(f"{key}={value!r}" for key, value, _ in dropped)
+        gone = sorted({key for key, _, _ in dropped} - {param.key for param in params})
+        unsearched = f"; not searched: {', '.join(gone)}" if gone else ""
+        notes.append(f"note: dropped from the search space, as the base config cannot take them: {names}{unsearched} "
+                     f"({dropped[0][2]})")
+    if not params:
+        raise ConfigError(f"{path}: the base config can take none of the search space's values")
     return params
+
+
+def _refusal(base: dict, key: str, value: Any) -> str | None:
+    """Why the config ``base`` with ``key`` set to ``value`` does not build, or None when it does."""
+    try:
+        from_dict(Config, set_key(yaml.safe_load(yaml.safe_dump(base)), key, value))
+    except ConfigError as err:
+        return " ".join(str(err).split())
+    return None

@@ -8,22 +8,25 @@ can share it.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import shutil
+import signal
 import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
 from ..config import Config, from_dict, to_dict
 from ..errors import ConfigError, WavetronError
+from ..signals import STOP
 from ..train import TrainingError, train
-from .space import Param, decode_choice, get_key, set_key
+from .space import Param, decode_choice, encode_choice, get_key, set_key
 
 # Metrics where more is better; every other metric (the losses) is minimised.
 MAXIMISED = ("focus", "diagonality", "coverage", "stopped")
@@ -63,6 +66,9 @@ class TuneSettings:
         storage: an Optuna storage URL; None: ``sqlite:///OUT/study.db``.
         base_trial: run the base config itself as the first trial of a new study, the reference
             that the best config is measured against.
+        heartbeat: seconds between a running trial's heartbeats; a trial without one for three
+            times as long (a killed worker's) is failed by the next worker to start a trial, and its
+            settings run again.
     """
 
     model: str
@@ -82,6 +88,7 @@ class TuneSettings:
     seed: int | None = None
     base_trial: bool = True
     keep_checkpoints: bool = False
+    heartbeat: int = 60
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -141,8 +148,12 @@ class _Objective:
         import optuna
 
         s = self.settings
-        values = {param.key: param.suggest(trial) for param in s.space}
-        _say(f"trial {trial.number}: " + ", ".join(f"{key}={value}" for key, value in values.items()))
+        if trial.user_attrs.get("base"):  # the base config itself, also where the space cannot express it
+            values = base_values(s, trial)
+            _say(f"trial {trial.number}: the base config")
+        else:
+            values = {param.key: param.suggest(trial) for param in s.space}
+            _say(f"trial {trial.number}: " + ", ".join(f"{key}={value}" for key, value in values.items()))
         run_dir = s.out / "trials" / f"{trial.number:04d}"
         if run_dir.exists():  # left by a killed worker under the same trial number
             shutil.rmtree(run_dir)
@@ -164,12 +175,17 @@ class _Objective:
             return False
 
         try:
-            config = trial_config(s, values)
+            config = trial_config(s, {} if trial.user_attrs.get("base") else values)
             limit = None if s.minutes is None else 60 * s.minutes
-            result = train(s.model, s.features, run_dir, config, on_validation=on_validation, time_limit=limit)
+            with STOP.raising():  # a signal while the trial starts up ends it at once
+                result = train(s.model, s.features, run_dir, config, on_validation=on_validation,
+                               time_limit=limit)
         except CATCH as err:
             trial.set_user_attr("error", _one_line(err))
             _say(f"trial {trial.number}: failed ({_one_line(err)})")
+            raise
+        except KeyboardInterrupt:  # a signal before the first step, or a second Ctrl-C
+            _interrupted(trial, 0)
             raise
         finally:
             if not s.keep_checkpoints and (run_dir / "checkpoints").exists():
@@ -178,9 +194,7 @@ class _Objective:
         trial.set_user_attr("steps", result.step)
         trial.set_user_attr("minutes", round(minutes, 3))  # of training steps, validation excluded
         if result.stopped_by is not None:  # Ctrl-C: try these settings again when the study resumes
-            trial.set_user_attr("interrupted", True)
-            again = {"retry_of": trial.number, **({"base": True} if trial.user_attrs.get("base") else {})}
-            trial.study.enqueue_trial(trial.params, user_attrs=again)
+            _interrupted(trial, result.step)
             raise KeyboardInterrupt
         if pruned:
             _say(f"trial {trial.number}: pruned at step {pruned[0]} ({s.metric} {reports[-1][1]:.5g})")
@@ -197,17 +211,32 @@ class _Objective:
         return value
 
 
+def _interrupted(trial, step: int) -> None:
+    """Mark ``trial`` as interrupted and queue its settings to run again when the study resumes."""
+    trial.set_user_attr("interrupted", True)
+    again = {"retry_of": trial.number, **({"base": True} if trial.user_attrs.get("base") else {})}
+    trial.study.enqueue_trial(trial.params, user_attrs=again)
+    name = signal.Signals(STOP.signum).name if STOP.signum else "an interrupt"
+    _say(f"trial {trial.number}: stopped by {name} at step {step}; its settings run again on resume")
+
+
 def _say(text: str) -> None:
     print(f"wavetron tune: {text}", file=sys.stderr, flush=True)
 
 
 def counted_trials(study) -> int:
-    """Trials that count towards ``--trials``: finished, pruned, failed (not interrupted) or running."""
+    """Trials that count towards ``--trials``: finished, pruned, failed or running.
+
+    An interrupted trial does not count, nor does a stale one (its worker was killed) whose settings
+    were queued again: its retry counts in its place.
+    """
     from optuna.trial import TrialState
 
+    trials = study.get_trials(deepcopy=False)
+    retried = {number for t in trials for number in t.system_attrs.get("retry_history", [])}
     done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in done or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
+    return sum(1 for t in trials if t.state in done or (t.state == TrialState.FAIL and not t.user_attrs.get(
+        "interrupted") and t.number not in retried))
 
 
 def _storage(settings: TuneSettings):
@@ -222,7 +251,8 @@ def _storage(settings: TuneSettings):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
-        return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
+        return optuna.storages.RDBStorage(url, heartbeat_interval=settings.heartbeat,
+                                          grace_period=3 * settings.heartbeat,
                                           heartbeat_stale_trial_callback=retry, **kwargs)
 
 
@@ -243,10 +273,11 @@ def open_study(settings: TuneSettings):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trials are reported by tune itself
-    study = optuna.create_study(storage=_storage(settings), study_name=settings.study_name,
-                                direction=settings.direction, load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=settings.seed),
-                                pruner=_pruner(settings))
+    with _study_lock(settings):  # workers starting together: one creates the database, the others load it
+        study = optuna.create_study(storage=_storage(settings), study_name=settings.study_name,
+                                    direction=settings.direction, load_if_exists=True,
+                                    sampler=optuna.samplers.TPESampler(seed=settings.seed),
+                                    pruner=_pruner(settings))
     if settings.seed is not None and study.trials:
         # A resumed study (or a second worker) must not replay the draws of the first run.
         study.sampler = optuna.samplers.TPESampler(seed=settings.seed + len(study.trials))
@@ -265,40 +296,103 @@ def open_study(settings: TuneSettings):
     return study
 
 
+def _resolved_base(settings: TuneSettings) -> dict:
+    return to_dict(from_dict(Config, copy.deepcopy(settings.base)))
+
+
 def enqueue_base(study, settings: TuneSettings) -> None:
-    """The base config's own values as the next trial (skipping choices the space does not offer)."""
-    resolved = to_dict(from_dict(Config, copy.deepcopy(settings.base)))
-    params = {}
+    """The base config as the next trial: it trains ``settings.base`` exactly (see :func:`base_values`).
+
+    Its values that the space can hold are enqueued as the trial's parameters, so the sampler
+    learns from the base trial too; a value outside the space (``--set train.batch_size=2`` with
+    choices 4, 8, 16) is trained all the same, and named in a note.
+    """
+    resolved = _resolved_base(settings)
+    params, outside = {}, []
     for param in settings.space:
         value = get_key(resolved, param.key)
-        if param.type == "categorical" and param.encode(value) not in [param.encode(c) for c in param.choices]:
-            _say(f"note: the base value {param.key}={value!r} is not among the space's choices")
-            continue
-        params[param.key] = param.encode(value)
+        if param.contains(value):
+            params[param.key] = param.encode(value)
+        else:
+            outside.append(f"{param.key}={value!r}")
+    if outside:
+        _say(f"note: the base trial trains {', '.join(outside)} as given, outside the search space")
     study.enqueue_trial(params, user_attrs={"base": True})
+
+
+def base_values(settings: TuneSettings, trial) -> dict[str, Any]:
+    """The base config's values of the space's keys, which the base ``trial`` trains.
+
+    Values the space holds are also drawn through the trial (they are enqueued, so the draw returns
+    them) and become its parameters; all of them are kept in the trial's ``values`` attribute.
+    """
+    resolved = _resolved_base(settings)
+    values = {}
+    for param in settings.space:
+        values[param.key] = get_key(resolved, param.key)
+        if param.contains(values[param.key]):
+            param.suggest(trial)
+    trial.set_user_attr("values", {key: encode_choice(value) for key, value in values.items()})
+    return values
 
 
 def run_study(settings: TuneSettings, study=None):
     """Run trials until the study holds ``settings.trials``; returns the Optuna study.
 
+    A SIGINT/SIGTERM ends the running trial after its current step (at once while it starts up),
+    marks it interrupted and queues its settings again, then raises KeyboardInterrupt
+    (:class:`~wavetron.signals.Interrupted` before a trial's first step).
+
     Args:
         study: the study of :func:`open_study` (opened here when None).
     """
-    study = study if study is not None else open_study(settings)
-    if settings.base_trial and not study.get_trials(deepcopy=False):
-        enqueue_base(study, settings)
-    missing = settings.trials - counted_trials(study)
-    if missing <= 0:
-        _say(f"the study already holds {settings.trials} trials")
-        return study
+    with STOP.installed_for(), STOP.deferred():  # between trials a signal waits for a safe point
+        study = study if study is not None else open_study(settings)
+        _fail_stale_trials(study)  # before counting: a killed worker's trial is not running any more
+        if settings.base_trial:
+            with _study_lock(settings):  # two workers starting together enqueue the base trial once
+                if not study.get_trials(deepcopy=False):
+                    enqueue_base(study, settings)
+        missing = settings.trials - counted_trials(study)
+        if missing <= 0:
+            _say(f"the study already holds {settings.trials} trials")
+            return study
 
-    def enough(study, trial) -> None:
-        if counted_trials(study) >= settings.trials:
-            study.stop()
+        def enough(study, trial) -> None:
+            if counted_trials(study) >= settings.trials or STOP.requested():
+                study.stop()
 
-    study.optimize(_Objective(settings), n_trials=missing, callbacks=[enough], catch=CATCH,
-                   gc_after_trial=True)
+        study.optimize(_Objective(settings), n_trials=missing, callbacks=[enough], catch=CATCH,
+                       gc_after_trial=True)
+        STOP.raise_if_requested()  # a signal between two trials: the study stopped before the next
     return study
+
+
+@contextlib.contextmanager
+def _study_lock(settings: TuneSettings) -> Iterator[None]:
+    """An exclusive lock of the study folder, held by one worker process at a time.
+
+    It serialises the workers of one machine; workers on several machines (``--storage``) share no
+    folder, and two of them creating the study in the same instant may both run the base config.
+    """
+    import fcntl
+
+    settings.out.mkdir(parents=True, exist_ok=True)
+    with open(settings.out / ".study.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fail_stale_trials(study) -> None:
+    """Fail the trials whose heartbeat is stale and queue their settings again (as each trial start does)."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def decoded_params(trial, space: list[Param]) -> dict[str, Any]:
