@@ -162,3 +162,72 @@ def test_text_file_input(tacotron_run, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe\x00bad")
     assert main(["synth", "--text-file", str(bad), "--out", str(out), "--tacotron", str(tacotron_run)]) == 2
+
+
+TINY_TACOTRON = dict(embedding_dim=16, encoder_dim=16, attention_dim=8, location_filters=4, location_kernel=5,
+                     prenet_dims=[16], decoder_dim=16, postnet_dim=8, postnet_convs=2, reduction_factor=2,
+                     max_decoder_steps=12)
+
+
+def tacotron_with_stop_bias(path: Path, bias: float) -> Path:
+    """A tiny untrained Tacotron export whose stop token always (bias > 0) or never (bias < 0) fires."""
+    from wavetron.models import get_model
+
+    config = from_dict(Config, {"tacotron": TINY_TACOTRON})
+    torch.manual_seed(0)
+    model = get_model("tacotron").build(config)
+    with torch.no_grad():
+        model.decoder.stop_projection.weight.zero_()
+        model.decoder.stop_projection.bias.fill_(bias)
+    metadata = {"format": "wavetron-model", "model_name": "tacotron", "config": json.dumps(to_dict(config)),
+                "step": "0", "weights": "model"}
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path), metadata=metadata)
+    return path
+
+
+def test_audio_far_shorter_than_the_text_and_a_stop_token_that_never_fires_are_warned(tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    early = tacotron_with_stop_bias(tmp_path / "early.safetensors", 30.0)  # stops after one step: 2 frames
+    text = "Hello there, this sentence has many words."
+    assert main(["synth", "--text", text, "--out", str(out), "--tacotron", str(early),
+                 "--griffin-lim-iters", "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: sentence 1 ('hello there, this sentence has many word') gave 0.01 s of audio" in err
+    assert "the stop token fired after 2 frame(s)" in err and err.count("\n") == 1
+    never = tacotron_with_stop_bias(tmp_path / "never.safetensors", -30.0)
+    assert main(["synth", "--text", "Hi.", "--out", str(out), "--tacotron", str(never), "--griffin-lim-iters",
+                 "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 sentence(s) hit the decoder step limit and were cut" in err and "far shorter" not in err
+
+
+def test_alignment_path_is_named_and_unknown_characters_are_one_line(tacotron_run, tmp_path, capsys):
+    out, image = tmp_path / "out.wav", tmp_path / "plots" / "align.png"
+    assert main(["synth", "--text", "Hello 你好 world 😀.", "--out", str(out), "--tacotron", str(tacotron_run),
+                 "--alignment", str(image), "--griffin-lim-iters", "2"]) == 0
+    err = capsys.readouterr().err
+    assert f"alignments -> {image}" in err and image.is_file()
+    dropped = [line for line in err.splitlines() if "cannot read" in line]
+    assert dropped == ["wavetron synth: warning: dropped characters it cannot read: '你' (CJK UNIFIED IDEOGRAPH-4F60), "
+                       "'好' (CJK UNIFIED IDEOGRAPH-597D), '😀' (GRINNING FACE)"]
+    assert "UnknownCharacterWarning" not in err
+    text = "".join(chr(0x4E00 + i) for i in range(33))  # 33 distinct characters, none speakable
+    assert main(["synth", "--text", text, "--out", str(out), "--tacotron", str(tacotron_run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "empty after cleaning" in err and "it cannot read '一' (CJK" in err
+    assert "and 25 more" in err
+
+
+def test_vocoder_words_pick_the_shipped_voices_vocoders(tmp_path, capsys):
+    from wavetron.commands.synth import vocoder_choice
+    from wavetron.models.wavenet import WaveNet
+
+    wavenet = Synthesizer(vocoder=vocoder_choice("wavenet", None))
+    assert isinstance(wavenet.vocoder, WaveNet)
+    assert Synthesizer(vocoder=vocoder_choice("griffin-lim", None)).vocoder is None
+    code = main(["synth", "--text", "Hi.", "--out", str(tmp_path / "x.wav"), "--tacotron", str(tmp_path / "taco"),
+                 "--vocoder", "wavenet"])
+    assert code == 2 and "--vocoder wavenet names the shipped voice's WaveNet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    assert "thewordwavenetorgriffin-limpicksitsWaveNetorGriffin-Lim" in "".join(capsys.readouterr().out.split())
