@@ -39,3 +39,33 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
             raise RuntimeError("disk full")
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.txt"]
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder no one may write into: chmod 555, and immutable (chattr +i) where root ignores modes."""
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    immutable = False
+    if os.access(folder, os.W_OK) or os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            pytest.skip("cannot make a folder read-only for root here (no chattr)")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    os.chmod(folder, 0o755)
+
+
+def test_a_read_only_folder_names_the_file_asked_for_not_the_temporary(read_only_dir, capsys):
+    from wavetron.cli import _one_line
+
+    target = read_only_dir / "out.wav"
+    with pytest.raises(PermissionError) as caught:
+        atomic_write_text(target, "x")
+    line = _one_line(caught.value)
+    assert line.startswith(f"{target}: cannot write into its folder (") and ".tmp" not in line
+    assert list(read_only_dir.iterdir()) == []

@@ -24,18 +24,30 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_UMASK
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as err:  # name the file asked for, not the hidden temporary one
+        raise _about(err, path) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, mode)
         fsync_file(tmp_path)
-        os.replace(tmp_path, path)
+        try:
+            os.replace(tmp_path, path)
+        except OSError as err:
+            raise _about(err, path) from None
         fsync_dir(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _about(err: OSError, path: Path) -> OSError:
+    """``err`` about ``path``: e.g. PermissionError "out.wav: cannot write here (Permission denied)"."""
+    where = "cannot write into its folder" if err.filename != str(path) else "cannot write it"
+    return type(err)(err.errno, f"{where} ({err.strerror or err})", str(path))
 
 
 def fsync_file(path: Path) -> None:

@@ -109,3 +109,27 @@ def test_save_errors(tmp_path):
     _one_line_error(lambda: save(tmp_path / "x.wav", torch.zeros(2, 2, 2), 8000), "shape")
     _one_line_error(lambda: save(tmp_path / "x.flac", torch.zeros(10), 8000, subtype="FLOAT"), "FLOAT")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_compressed_formats_are_written_in_their_own_coding(tmp_path):
+    tone = torch.from_numpy(_sine(rate=16000))
+    for suffix, subtype in ((".mp3", "MPEG_LAYER_III"), (".ogg", "VORBIS")):
+        path = tmp_path / f"tone{suffix}"
+        save(path, tone, 16000)
+        assert sf.info(str(path)).subtype == subtype
+        back, rate = load(path)
+        assert rate == 16000 and abs(back.numel() - tone.numel()) < 2000 and float(back.abs().max()) > 0.3
+
+
+def test_unwritable_formats_list_the_ones_that_work(tmp_path):
+    message = _one_line_error(lambda: save(tmp_path / "x.flac", torch.zeros(10), 8000, subtype="FLOAT"), "x.flac")
+    assert "cannot write FLOAT audio to FLAC files; formats that hold it: .wav, .aiff" in message
+    message = _one_line_error(lambda: save(tmp_path / "x.m4a", torch.zeros(10), 8000), "x.m4a")
+    assert "wavetron writes .wav, .flac, .ogg, .mp3" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zero_byte_file_is_called_empty(tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    _one_line_error(lambda: load(empty), f"{empty}: empty file (0 bytes)")

@@ -17,6 +17,9 @@ from ..io import atomic_path
 
 # Suffixes whose libsndfile format name is not simply the upper-cased suffix.
 _SUFFIX_FORMATS = {"aif": "AIFF", "aifc": "AIFF", "snd": "AU", "oga": "OGG", "opus": "OGG"}
+# The suffixes named when a file cannot be written, most common first.
+_COMMON_SUFFIXES = ("wav", "flac", "ogg", "mp3", "aiff", "au", "caf", "w64", "rf64")
+DEFAULT_SUBTYPE = "PCM_16"
 
 
 def load(path: str | Path, sample_rate: int | None = None) -> tuple[torch.Tensor, int]:
@@ -40,6 +43,8 @@ def load(path: str | Path, sample_rate: int | None = None) -> tuple[torch.Tensor
         raise AudioError(f"{path}: audio file not found")
     if path.is_dir():
         raise AudioError(f"{path}: expected an audio file, found a folder")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file (0 bytes)")
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, C)
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as err:
@@ -62,7 +67,8 @@ def save(path: str | Path, audio: torch.Tensor | np.ndarray, sample_rate: int, s
     """Write audio atomically, clipped to [-1, 1]; the format follows the suffix of ``path``.
 
     Args:
-        path: target file; ``.wav`` (default subtype 16-bit PCM), ``.flac``, ``.ogg``, ...
+        path: target file; ``.wav`` (default subtype 16-bit PCM), ``.flac``, ... A format that cannot
+            hold 16-bit PCM (``.mp3``, ``.ogg``) is written in its own coding when ``subtype`` is the default.
         audio: ``(T,)`` mono or ``(C, T)`` channel-first, float.
         sample_rate: in Hz.
         subtype: libsndfile subtype, e.g. ``PCM_16``, ``PCM_24``, ``FLOAT``.
@@ -73,7 +79,12 @@ def save(path: str | Path, audio: torch.Tensor | np.ndarray, sample_rate: int, s
     path = Path(path)
     fmt = _format_for(path)
     if not sf.check_format(fmt, subtype):
-        raise AudioError(f"{path}: subtype {subtype!r} cannot be written to {fmt} files")
+        own = sf.default_subtype(fmt)
+        if subtype == DEFAULT_SUBTYPE and own and sf.check_format(fmt, own):
+            subtype = own  # a compressed format (.mp3, .ogg) in its own coding, not 16-bit PCM
+        else:
+            raise AudioError(f"{path}: cannot write {subtype} audio to {fmt} files; formats that hold it: "
+                             f"{', '.join(writable_suffixes(subtype))}")
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
         raise AudioError(f"{path}: sample_rate must be a positive integer, got {sample_rate!r}")
     if isinstance(audio, torch.Tensor):
@@ -95,6 +106,17 @@ def _format_for(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     fmt = _SUFFIX_FORMATS.get(suffix, suffix.upper())
     if not suffix or fmt not in sf.available_formats():
-        raise AudioError(f"{path}: cannot tell the audio format from the suffix "
-                         f"(expected .wav, .flac, .ogg, .aiff, ...)")
+        raise AudioError(f"{path}: cannot tell the audio format from the suffix; wavetron writes "
+                         f"{', '.join(writable_suffixes())}")
     return fmt
+
+
+def writable_suffixes(subtype: str | None = None) -> list[str]:
+    """The common suffixes this libsndfile writes (holding ``subtype``, when given), e.g. ``['.wav', '.flac']``."""
+    formats = sf.available_formats()
+    out = []
+    for suffix in _COMMON_SUFFIXES:
+        fmt = _SUFFIX_FORMATS.get(suffix, suffix.upper())
+        if fmt in formats and (subtype is None or sf.check_format(fmt, subtype)):
+            out.append(f".{suffix}")
+    return out
