@@ -216,3 +216,12 @@ def test_process_pool_gives_the_same_features(dirty_run, tmp_path):
         for kind in ("audio", "mels"):
             assert np.array_equal(np.load(out / kind / f"{item['id']}.npy"),
                                   np.load(dirty_run.out / kind / f"{item['id']}.npy"))
+
+
+def test_non_utf8_metadata_names_the_line_and_column(tmp_path, capsys):
+    (tmp_path / "wavs").mkdir()
+    (tmp_path / "metadata.csv").write_bytes("a1|Hello.|hello.\na2|Caf".encode() + b"\xe9 au lait.|x\n")
+    with pytest.raises(DataError, match=r"metadata\.csv: line 2, column 7: not UTF-8 text \(byte 0xe9 at offset 23\)"):
+        read_metadata(tmp_path / "metadata.csv")
+    assert main(["preprocess", str(tmp_path), str(tmp_path / "features")]) == 2
+    assert "line 2, column 7" in capsys.readouterr().err

@@ -65,7 +65,11 @@ def read_metadata(path: str | Path) -> tuple[list[MetadataEntry], list[BadItem]]
     try:
         lines = raw.decode("utf-8-sig").splitlines()
     except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start})") from None
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        bad = raw[err.start:err.end].hex(" ")
+        raise DataError(f"{path}: line {line}, column {column}: not UTF-8 text (byte 0x{bad} at offset {err.start}); "
+                        "save the file as UTF-8") from None
 
     entries: list[MetadataEntry] = []
     bad: list[BadItem] = []
