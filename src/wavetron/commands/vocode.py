@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import add_config_arguments
+
+LONG_SECONDS = 60.0  # inputs longer than this get a note: sample-by-sample generation takes minutes
 
 HELP = "vocode a mel .npy, or copy-synthesise a wav, with a trained WaveNet"
 
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
                           "applies to a softmax WaveNet")
     mel_audio = load_config(args.config, args.overrides).audio if (args.config or args.overrides) else None
     mel, _ = input_mel(args.input, config.audio, args.vocoder, mel_audio)
+    for note in input_notes(mel, config.audio.hop_length, config.audio.sample_rate, args.fold):
+        print(f"wavetron vocode: note: {args.input}: {note}", file=sys.stderr)
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
@@ -60,3 +65,16 @@ def run(args: argparse.Namespace) -> int:
     seconds = wave.shape[-1] / config.audio.sample_rate
     print(f"{args.out}: {seconds:.2f} s of audio in {elapsed:.2f} s (real-time factor {elapsed / seconds:.2f})")
     return 0
+
+
+def input_notes(mel, hop_length: int, sample_rate: int, fold: int | None) -> list[str]:
+    """Lines worth saying before a long generation: a silent (constant) mel, an input of minutes."""
+    notes = []
+    seconds = mel.shape[-1] * hop_length / sample_rate
+    if float(mel.max() - mel.min()) == 0.0:
+        notes.append("the mel is constant (silence): the output will be near silence")
+    if seconds > LONG_SECONDS:
+        hint = "" if fold else "; --fold 64 generates it in segments, as one batch over the CPU threads"
+        notes.append(f"{seconds:.0f} s of audio ({seconds * sample_rate:,.0f} samples) to generate one sample "
+                     f"at a time: expect minutes{hint}")
+    return notes
