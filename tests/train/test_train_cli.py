@@ -55,3 +55,14 @@ def test_feature_settings_are_adopted_or_a_conflict_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"audio.sample_rate=16000 but the config sets audio.sample_rate=22050"):
         adopt_feature_settings(Config(audio=AudioConfig(n_mels=64)), tmp_path / "feats")
     assert adopt_feature_settings(tiny_config(), tmp_path) == tiny_config()  # no manifest: unchanged
+
+
+def test_adopting_the_features_sample_rate_is_said_in_one_line(tmp_path, capsys):
+    write_manifest(tmp_path / "feats", AudioConfig(sample_rate=16000))
+    adopted = adopt_feature_settings(Config(), tmp_path / "feats")  # a config at 22,050 Hz, the default
+    assert adopted.audio.sample_rate == 16000
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "audio.sample_rate=16000 (config: 22050)" in err
+    assert str(tmp_path / "feats" / "manifest.json") in err
+    adopt_feature_settings(Config(audio=AudioConfig(sample_rate=16000)), tmp_path / "feats")
+    assert "audio." not in capsys.readouterr().err  # the same audio settings: nothing to say of them

@@ -38,6 +38,7 @@ def adopt_feature_settings(config: Config, features_dir: str | Path) -> Config:
         raise DataError(f"{manifest}: unreadable manifest ({err})") from None
     if not isinstance(data, dict):
         raise DataError(f"{manifest}: expected a JSON object")
+    adopted: list[str] = []
     for section, cls in (("audio", AudioConfig), ("text", TextConfig)):
         if section not in data:
             continue
@@ -47,12 +48,27 @@ def adopt_feature_settings(config: Config, features_dir: str | Path) -> Config:
             continue
         if ours == cls():
             config = dataclasses.replace(config, **{section: theirs})
+            mine, made = to_dict(ours), to_dict(theirs)
+            adopted += [f"{section}.{key}={made[key]!r} (config: {mine.get(key)!r})" for key in made
+                        if made[key] != mine.get(key)]
             continue
         mine, made = to_dict(ours), to_dict(theirs)
         key = next(k for k in mine if mine[k] != made.get(k))
         raise ConfigError(f"{manifest}: features were made with {section}.{key}={made.get(key)!r} but the config "
                           f"sets {section}.{key}={mine[key]!r}; drop the {section} section or preprocess again")
+    _say_adopted(manifest, adopted)
     return config
+
+
+def _say_adopted(manifest: Path, adopted: list[str]) -> None:
+    """One line on stderr (rank 0) naming the settings that default sections took from the features."""
+    import os
+
+    if not adopted or os.environ.get("RANK", "0") != "0":
+        return
+    more = f" and {len(adopted) - 4} more" if len(adopted) > 4 else ""
+    print(f"note: training with the settings the features were made with ({manifest}): "
+          f"{', '.join(adopted[:4])}{more}", file=sys.stderr)
 
 
 def prepare_run_dir(run_dir: Path, config: Config, model_name: str, resume: bool,
