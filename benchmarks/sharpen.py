@@ -77,11 +77,13 @@ def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
         pesq_values, stoi_values = [p for p, _ in pairs], [s for _, s in pairs]
         d_pesq = [p - b for (p, _), (b, _) in zip(pairs, base)]
         d_stoi = [s - b for (_, s), (_, b) in zip(pairs, base)]
-        better = sum(d > 0 for d in d_pesq)
+        if sharpen == sharpens[0]:
+            paired = f"{'(baseline)':>17} | {'(baseline)':>18}"
+        else:
+            paired = (f"{statistics.mean(d_pesq):+6.3f} ({sum(d > 0 for d in d_pesq):2d}/{len(d_pesq)} up) | "
+                      f"{statistics.mean(d_stoi):+7.4f} ({sum(d > 0 for d in d_stoi):2d}/{len(d_stoi)} up)")
         print(f"{sharpen:7.2f} | {statistics.mean(pesq_values):5.3f} ± {statistics.stdev(pesq_values):5.3f} | "
-              f"{statistics.mean(stoi_values):5.3f} ± {statistics.stdev(stoi_values):5.3f} | "
-              f"{statistics.mean(d_pesq):+6.3f} ({better:2d}/{len(d_pesq)} up) | "
-              f"{statistics.mean(d_stoi):+7.4f} ({sum(d > 0 for d in d_stoi):2d}/{len(d_stoi)} up) | "
+              f"{statistics.mean(stoi_values):5.3f} ± {statistics.stdev(stoi_values):5.3f} | {paired} | "
               f"{elapsed[sharpen] / (seconds * len(seeds)):.3f}")
     if len(seeds) > 1:
         first, second = scores[(sharpens[0], seeds[0])], scores[(sharpens[0], seeds[1])]

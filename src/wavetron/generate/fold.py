@@ -85,8 +85,8 @@ def generate_folded_batch(model, mels: Sequence[torch.Tensor], speakers: Sequenc
     if speakers is not None:
         ids = torch.tensor([int(spk) for spk, starts in zip(speakers, plans) for _ in starts])
     # the voicing of a frame is read off that frame alone: a segment's temperatures are the utterance's
-    audio = generate(model, segments, ids, method=method, temperature=temperature, seed=seed,
-                     threads=threads, precision=precision, sharpen=sharpen).audio.cpu()  # (segments, segment_frames * hop)
+    audio = generate(model, segments, ids, method=method, temperature=temperature, seed=seed, threads=threads,
+                     precision=precision, sharpen=sharpen).audio.cpu()  # (segments, segment_frames * hop)
     fade = overlap_frames * hop
     ramp = torch.linspace(0.0, 1.0, fade + 2)[1:-1] if fade else torch.zeros(0)
     waves, row = [], 0
