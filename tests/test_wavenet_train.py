@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from wavetron.config import Config, from_dict, load_config, to_dict
+from wavetron.config import Config, from_dict, to_dict
 
 
 @pytest.fixture(scope="module")

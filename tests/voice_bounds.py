@@ -179,7 +179,8 @@ def main() -> None:
                       lambda: spoken_scores(synthesizer("griffin-lim", random_tacotron=True))),
                      ("control: random mel2linear, tts, griffin-lim",
                       lambda: spoken_scores(synthesizer("griffin-lim", random_vocoder=True))),
-                     ("control: random WaveNet, tts", lambda: spoken_scores(synthesizer("wavenet", random_vocoder=True))),
+                     ("control: random WaveNet, tts",
+                      lambda: spoken_scores(synthesizer("wavenet", random_vocoder=True))),
                      ("control: copy synthesis, random WaveNet",
                       lambda: copy_synthesis(recording, random_vocoder, folder / "random-copy.wav"))]
         for name, measure in rows:
