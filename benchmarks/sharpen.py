@@ -7,6 +7,8 @@ recording with PESQ-WB and STOI (wavetron.metrics). The table gives the mean and
 sentences and seeds, the mean paired difference to plain sampling (same sentence, same seed) with how many
 pairs improved, and, as the yardstick of sampling noise, the mean absolute difference between two seeds of
 plain sampling. ``voiced`` is the mean voicing strength (wavetron.audio.voicing) of the frames scored.
+``--control`` adds rows ``uS``: plain sampling of each sentence at the one temperature that is the mean of
+what sharpen ``S`` gives its frames, to tell the voicing's part from that of colder draws overall.
 
     taskset -c 0 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sharpen.py \\
         --runs /work/data/runs/exc /work/data/runs/plain --count 10 --sharpen 0,0.2,0.4,0.6 --seeds 0,1
@@ -56,37 +58,46 @@ def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
     seconds = sum(w.numel() for _, w, _ in items) / audio.sample_rate
     print(f"\n{run} ({kind} WaveNet, {newest_checkpoint(run)}, EMA weights): {len(items)} sentences, "
           f"{seconds:.1f} s of audio, seeds {seeds}")
-    voiced = statistics.mean(float(voicing_strength(mel, audio).mean()) for _, _, mel in items)
-    scores: dict[tuple[float, int], list[tuple[float, float]]] = {}
-    elapsed: dict[float, float] = {s: 0.0 for s in sharpens}
-    for name, wave, mel in items:
-        for sharpen in sharpens:
+    strengths = [voicing_strength(mel, audio) for _, _, mel in items]
+    voiced = statistics.mean(float(v.mean()) for v in strengths)
+    # (label, sharpen, temperature of sentence i): sharpened rows, and with --control the same mean
+    # temperature spread uniformly over the sentence (is it the voicing that helps, or the colder draws?)
+    rows = [(f"{sharpen:.2f}", sharpen, lambda i: args.temperature) for sharpen in sharpens]
+    if args.control:
+        rows += [(f"u{sharpen:.2f}", 0.0, lambda i, s=sharpen: args.temperature * (1 - s * float(strengths[i].mean())))
+                 for sharpen in sharpens[1:]]
+    scores: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    elapsed = {label: 0.0 for label, _, _ in rows}
+    for i, (name, wave, mel) in enumerate(items):
+        for label, sharpen, temperature in rows:
             for seed in seeds:
                 started = time.process_time()
-                gen = generate(model, mel, method="fast", threads=1, temperature=args.temperature, seed=seed,
+                gen = generate(model, mel, method="fast", threads=1, temperature=temperature(i), seed=seed,
                                sharpen=sharpen).audio[0]
-                elapsed[sharpen] += time.process_time() - started
+                elapsed[label] += time.process_time() - started
                 ref, out = wave.numpy(), gen.numpy()
-                scores.setdefault((sharpen, seed), []).append((pesq_wb(ref, out, audio.sample_rate),
-                                                              stoi(ref, out, audio.sample_rate)))
-    print(f"mean voicing strength of the frames: {voiced:.2f}; temperature {args.temperature}")
+                scores.setdefault((label, seed), []).append((pesq_wb(ref, out, audio.sample_rate),
+                                                            stoi(ref, out, audio.sample_rate)))
+    print(f"mean voicing strength of the frames: {voiced:.2f}; temperature {args.temperature}"
+          + ("; uS rows: plain sampling at each sentence's mean temperature of sharpen S" if args.control else ""))
     print(f"{'sharpen':>7} | {'PESQ-WB':>13} | {'STOI':>13} | {'dPESQ vs 0':>17} | {'dSTOI vs 0':>18} | RTF(cpu)")
-    base = [p for seed in seeds for p in scores[(sharpens[0], seed)]]
-    for sharpen in sharpens:
-        pairs = [p for seed in seeds for p in scores[(sharpen, seed)]]
+    baseline = rows[0][0]
+    base = [p for seed in seeds for p in scores[(baseline, seed)]]
+    for label, _, _ in rows:
+        pairs = [p for seed in seeds for p in scores[(label, seed)]]
         pesq_values, stoi_values = [p for p, _ in pairs], [s for _, s in pairs]
         d_pesq = [p - b for (p, _), (b, _) in zip(pairs, base)]
         d_stoi = [s - b for (_, s), (_, b) in zip(pairs, base)]
-        if sharpen == sharpens[0]:
+        if label == baseline:
             paired = f"{'(baseline)':>17} | {'(baseline)':>18}"
         else:
             paired = (f"{statistics.mean(d_pesq):+6.3f} ({sum(d > 0 for d in d_pesq):2d}/{len(d_pesq)} up) | "
                       f"{statistics.mean(d_stoi):+7.4f} ({sum(d > 0 for d in d_stoi):2d}/{len(d_stoi)} up)")
-        print(f"{sharpen:7.2f} | {statistics.mean(pesq_values):5.3f} ± {statistics.stdev(pesq_values):5.3f} | "
+        print(f"{label:>7} | {statistics.mean(pesq_values):5.3f} ± {statistics.stdev(pesq_values):5.3f} | "
               f"{statistics.mean(stoi_values):5.3f} ± {statistics.stdev(stoi_values):5.3f} | {paired} | "
-              f"{elapsed[sharpen] / (seconds * len(seeds)):.3f}")
+              f"{elapsed[label] / (seconds * len(seeds)):.3f}")
     if len(seeds) > 1:
-        first, second = scores[(sharpens[0], seeds[0])], scores[(sharpens[0], seeds[1])]
+        first, second = scores[(baseline, seeds[0])], scores[(baseline, seeds[1])]
         noise_pesq = statistics.mean(abs(a[0] - b[0]) for a, b in zip(first, second))
         noise_stoi = statistics.mean(abs(a[1] - b[1]) for a, b in zip(first, second))
         print(f"sampling noise (plain, seed {seeds[0]} vs {seeds[1]}, mean |difference| per sentence): "
@@ -103,6 +114,8 @@ def main() -> None:
     parser.add_argument("--sharpen", default="0,0.2,0.4,0.6", help="values to compare; the first is the baseline")
     parser.add_argument("--seeds", default="0,1", help="sampling seeds; each sentence runs with each")
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--control", action="store_true",
+                        help="also sample each sentence plainly at the mean temperature each sharpen gives it")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(describe(1, peak=False))
