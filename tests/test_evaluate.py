@@ -121,3 +121,17 @@ def test_cli_one_line_errors(tmp_path, capsys):
     assert "no audio files" in capsys.readouterr().err
     assert main(["evaluate", str(junk), str(junk), "--metrics", "nope"]) == 2
     assert "unknown metric nope" in capsys.readouterr().err
+
+
+def test_an_empty_f0_figure_is_explained(tmp_path, speech_wavs, capsys):
+    ref, gen = tmp_path / "ref", tmp_path / "gen"
+    ref.mkdir()
+    gen.mkdir()
+    shutil.copy(speech_wavs[0], ref / "a.wav")
+    audio, rate = sf.read(speech_wavs[0])
+    sf.write(gen / "a.wav", np.zeros_like(audio), rate)  # a vocoder that gave silence: no frame is voiced
+    assert main(["evaluate", str(ref), str(gen), "--metrics", "f0", "--json", str(tmp_path / "s.json")]) == 0
+    err = capsys.readouterr().err
+    assert "note: a: f0_rmse_cents is empty: no aligned frame is voiced in both REF and GEN" in err
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert "null" in json.dumps(scores) and "f0_rmse_cents" in json.dumps(scores)

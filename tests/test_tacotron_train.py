@@ -79,3 +79,15 @@ def test_tacotron1_variant_trains_on_linear_targets(features, tmp_path):
     full = collate([train_set[0], train_set[1]])
     assert full.audio is not None and full.audio.shape[1] >= full.mel_lengths.max() * 256
     assert torch.isfinite(model.loss(full)["linear/l1"])
+
+
+def test_tensorboard_log_holds_validation_images_and_audio(tiny_tacotron_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tiny_tacotron_run / "logs"), size_guidance={"audio": 0, "images": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"val/alignment", "val/mel_inferred"} <= set(tags["images"])
+    assert {"val/target", "val/inferred"} <= set(tags["audio"])
+    target = events.Audio("val/target")[-1]
+    assert target.sample_rate == 22050 and target.length_frames > 1000  # the first validation sentence's length

@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {result.name}: {note}", file=sys.stderr)
         for metric, error in result.errors.items():
             print(f"warning: {result.name}: {metric}: {error}", file=sys.stderr)
+        if "f0_rmse_cents" in result.values and result.values["f0_rmse_cents"] is None:
+            print(f"note: {result.name}: f0_rmse_cents is empty: no aligned frame is voiced in both REF and GEN "
+                  f"(vuv_error {result.values.get('vuv_error', float('nan')):.2f}); the V/UV error still counts",
+                  file=sys.stderr)
     for name, error in report.skipped.items():
         print(f"skipped: {name}: {error}", file=sys.stderr)
     print(format_table(report))

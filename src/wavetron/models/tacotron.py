@@ -30,6 +30,9 @@ from .tacotron_decoder import Decoder
 from .tacotron_layers import LinearPostnet, Postnet, Tacotron1Encoder, Tacotron2Encoder
 
 
+VALIDATION_GRIFFIN_LIM_ITERS = 16  # for the validation audio in TensorBoard
+
+
 @dataclass
 class TacotronOutput:
     """Teacher-forced outputs.
@@ -279,7 +282,22 @@ class Tacotron(nn.Module):
         }
         if self.config.variant == "tacotron2":
             images["mel_teacher_forced"] = out.postnet[0, :, :length].float().flip(0).cpu().numpy()
-        return {"images": images}
+        audio = self._validation_audio(batch.mels[0, :, :length], free.mels[0, :, :free_length])
+        return {"images": images, "audio": audio}
+
+    def _validation_audio(self, target: Tensor, inferred: Tensor) -> dict:
+        """Griffin-Lim audio of the target and free-running mels ``(n_mels, frames)``, to hear in TensorBoard.
+
+        A few iterations keep validation cheap: phase artefacts remain, the words and the prosody are there.
+        """
+        from ..audio import mel_to_audio
+
+        out = {}
+        for name, mel in (("target", target), ("inferred", inferred)):
+            if mel.shape[-1] > 0:
+                wave = mel_to_audio(mel[None].float().cpu(), self.audio, n_iter=VALIDATION_GRIFFIN_LIM_ITERS)[0]
+                out[name] = (wave, self.audio.sample_rate)
+        return out
 
 
 # ---------------------------------------------------------------------- registry hookup
