@@ -11,7 +11,6 @@ import torch
 from safetensors.torch import save_file
 
 from wavetron.cli import main
-from wavetron.commands.vocode import input_notes
 from wavetron.config import Config, from_dict, to_dict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -67,6 +66,8 @@ def test_silence_is_vocoded_to_near_silence_with_a_note(vocoder, tmp_path, capsy
 
 
 def test_ten_minutes_of_input_say_it_takes_minutes_and_how_to_fold():
+    from wavetron.commands.vocode import input_notes
+
     mel = torch.full((80, 10 * 60 * 22050 // 256), -4.0)  # ten minutes of silence's mel
     notes = input_notes(mel, 256, 22050, fold=None)
     assert notes[0].startswith("the mel is constant (silence)")
