@@ -16,7 +16,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -25,6 +24,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe, load  # noqa: E402
 
 PARAGRAPH = ("The first sentence is short. The second one is a little longer than the first. Here comes a third "
              "sentence, with a comma in it. The fourth sentence is here as well. And the fifth sentence ends the "
@@ -39,22 +42,6 @@ class Outcome:
     latency: float  # seconds to the last byte
     first_audio: float | None  # seconds to the first body byte of a 200
     audio_seconds: float
-
-
-def cpu_description() -> str:
-    model, flags = platform.processor() or "unknown", ""
-    try:
-        text = open("/proc/cpuinfo").read()
-        model = re.search(r"model name\s*:\s*(.+)", text).group(1)
-        flags = re.search(r"flags\s*:\s*(.+)", text).group(1)
-    except (OSError, AttributeError):
-        pass
-    wanted = [flag for flag in ("avx2", "fma", "avx512f", "f16c") if flag in flags.split()]
-    return f"{model}; {os.cpu_count()} cores; flags {' '.join(wanted) or 'none of avx2/fma/avx512f/f16c'}"
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def start(args) -> tuple[subprocess.Popen, int]:
@@ -173,8 +160,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="unloaded requests of each kind (default 3)")
     args = parser.parse_args()
 
-    print(f"CPU: {cpu_description()}")
-    print(f"load average before: {load()}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    print(describe(peak=False))
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} (the server inherits it)")
     process, port = start(args)
     memory = Memory(process.pid)
     memory.start()
@@ -210,7 +197,7 @@ def main() -> None:
         memory.stopped.set()
         process.terminate()
         process.wait(timeout=30)
-    print(f"load average after: {load()}")
+    print(f"after: {load()}")
 
 
 if __name__ == "__main__":

@@ -324,3 +324,21 @@ def test_each_vocoder_of_the_voice_can_be_asked_for(server):
     common = min(len(audio["griffin-lim"]), len(audio["wavenet"]))
     assert not np.allclose(audio["griffin-lim"][:common], audio["wavenet"][:common], atol=1e-3)
     assert {record(server, answer)["vocoder"] for answer in answers.values()} == {"griffin-lim", "wavenet"}
+
+
+def test_a_client_that_leaves_a_whole_file_request_stops_its_synthesis(server):
+    import socket
+
+    text = " ".join(f"This is sentence number {i}, which is here to take a while." for i in range(1, 9))
+    body = json.dumps({"input": text, "response_format": "wav"}).encode()
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        time.sleep(1.0)  # admitted and synthesising
+    deadline = time.monotonic() + 60
+    while server.request("GET", "/health").json()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.request("GET", "/health").json()["in_flight"] == 0
+    metrics = server.request("GET", "/metrics").body.decode()
+    # 499 (client closed) is what the server logs when it stopped before the last sentence
+    assert re.search(r'wavetron_requests_total\{endpoint="/v1/audio/speech",status="499"\} [1-9]', metrics)
