@@ -14,7 +14,6 @@ import math
 import shutil
 import signal
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
