@@ -315,12 +315,14 @@ def main() -> None:
 
     rtf = {k: c / s for k, (c, s) in speed.items() if s}
     table = summary_table(means, speed, voice, items, threads, alignment)
-    if args.write_card:
-        write_card(voice.tacotron.parent, means)
     if args.record or args.write_card:
         path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
                       threads)
         print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
+    if args.write_card:
+        # From the merged record, so the card names every recogniser measured, now or before.
+        systems = json.loads(path.read_text())["systems"]
+        write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()})
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))
