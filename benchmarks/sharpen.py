@@ -7,8 +7,10 @@ recording with PESQ-WB and STOI (wavetron.metrics). The table gives the mean and
 sentences and seeds, the mean paired difference to plain sampling (same sentence, same seed) with how many
 pairs improved, and, as the yardstick of sampling noise, the mean absolute difference between two seeds of
 plain sampling. ``voiced`` is the mean voicing strength (wavetron.audio.voicing) of the frames scored.
-``--control`` adds rows ``uS``: plain sampling of each sentence at the one temperature that is the mean of
-what sharpen ``S`` gives its frames, to tell the voicing's part from that of colder draws overall.
+``voiced RMS``: the median, over frames with voicing above 0.8, of the generated frame RMS over the
+recording's (median over sentences and seeds). ``--control`` adds rows ``uS``: plain sampling of each
+sentence at the one temperature that is the mean of what sharpen ``S`` gives its frames, to tell the
+voicing's part from that of colder draws overall.
 
     taskset -c 0 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sharpen.py \\
         --runs /work/data/runs/exc /work/data/runs/plain --count 10 --sharpen 0,0.2,0.4,0.6 --seeds 0,1
@@ -50,6 +52,14 @@ def recordings(held: Path, wavs: Path, count: int, audio) -> list[tuple[str, tor
     return out
 
 
+def voiced_level(ref: np.ndarray, gen: np.ndarray, strength: np.ndarray, hop: int) -> float:
+    """Median over frames of voicing > 0.8 of the generated frame RMS over the recording's (1: same level)."""
+    frames = min(ref.size // hop, strength.size)
+    rms = [np.sqrt(np.mean(x[:frames * hop].reshape(frames, hop) ** 2, axis=1)) for x in (ref, gen)]
+    voiced = strength[:frames] > 0.8
+    return float(np.median(rms[1][voiced] / np.maximum(rms[0][voiced], 1e-9))) if voiced.any() else float("nan")
+
+
 def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
     model, config = load_model_checkpoint(run)
     audio = config.audio
@@ -67,6 +77,7 @@ def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
         rows += [(f"u{sharpen:.2f}", 0.0, lambda i, s=sharpen: args.temperature * (1 - s * float(strengths[i].mean())))
                  for sharpen in sharpens[1:]]
     scores: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    levels: dict[str, list[float]] = {}  # per run: median over voiced frames of generated / recorded frame RMS
     elapsed = {label: 0.0 for label, _, _ in rows}
     for i, (name, wave, mel) in enumerate(items):
         for label, sharpen, temperature in rows:
@@ -76,11 +87,13 @@ def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
                                sharpen=sharpen).audio[0]
                 elapsed[label] += time.process_time() - started
                 ref, out = wave.numpy(), gen.numpy()
+                levels.setdefault(label, []).append(voiced_level(ref, out, strengths[i].numpy(), audio.hop_length))
                 scores.setdefault((label, seed), []).append((pesq_wb(ref, out, audio.sample_rate),
                                                             stoi(ref, out, audio.sample_rate)))
     print(f"mean voicing strength of the frames: {voiced:.2f}; temperature {args.temperature}"
           + ("; uS rows: plain sampling at each sentence's mean temperature of sharpen S" if args.control else ""))
-    print(f"{'sharpen':>7} | {'PESQ-WB':>13} | {'STOI':>13} | {'dPESQ vs 0':>17} | {'dSTOI vs 0':>18} | RTF(cpu)")
+    print(f"{'sharpen':>7} | {'PESQ-WB':>13} | {'STOI':>13} | {'dPESQ vs 0':>17} | {'dSTOI vs 0':>18} | "
+          "voiced RMS | RTF(cpu)")
     baseline = rows[0][0]
     base = [p for seed in seeds for p in scores[(baseline, seed)]]
     for label, _, _ in rows:
@@ -95,7 +108,7 @@ def score_run(run: Path, args, sharpens: list[float], seeds: list[int]) -> None:
                       f"{statistics.mean(d_stoi):+7.4f} ({sum(d > 0 for d in d_stoi):2d}/{len(d_stoi)} up)")
         print(f"{label:>7} | {statistics.mean(pesq_values):5.3f} ± {statistics.stdev(pesq_values):5.3f} | "
               f"{statistics.mean(stoi_values):5.3f} ± {statistics.stdev(stoi_values):5.3f} | {paired} | "
-              f"{elapsed[label] / (seconds * len(seeds)):.3f}")
+              f"{statistics.median(levels[label]):10.2f} | {elapsed[label] / (seconds * len(seeds)):.3f}")
     if len(seeds) > 1:
         first, second = scores[(baseline, seeds[0])], scores[(baseline, seeds[1])]
         noise_pesq = statistics.mean(abs(a[0] - b[0]) for a, b in zip(first, second))
