@@ -416,12 +416,12 @@ class WaveNet(nn.Module):
     @torch.no_grad()
     def generate(self, mel: torch.Tensor | None = None, speakers: torch.Tensor | None = None,
                  length: int | None = None, prompt: torch.Tensor | None = None, method: str = "auto",
-                 temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
+                 temperature: float = 1.0, seed: int = 0, sharpen: float = 0.0) -> torch.Tensor:
         """Sample audio. See :func:`wavetron.generate.generate`; returns a waveform ``(B, T)`` in [-1, 1]."""
         from ..generate import generate
 
         return generate(self, mel=mel, speakers=speakers, length=length, prompt=prompt, method=method,
-                        temperature=temperature, seed=seed).audio
+                        temperature=temperature, seed=seed, sharpen=sharpen).audio
 
 
 def dims_from_config(config) -> WaveNetDims:
