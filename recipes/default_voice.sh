@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped default voice from nothing: a festival corpus (cmu_us_slt_arctic_hts, 4,100 sentences at
 # 16 kHz, 100 held out), features, the Tacotron and the WaveNet vocoder trained side by side (one core
-# each; the vocoder on ground-truth mels), both exported into the package in float16; then the Tacotron's
+# each; the vocoder, an excitation WaveNet, on ground-truth mels), both exported into the package in float16; then the Tacotron's
 # ground-truth-aligned mels (`wavetron gta`) and, on them, the mel -> linear network that Griffin-Lim
 # inverts through (both cores); then the evaluation on the held-out sentences. voice.json records which
 # vocoder measured better (the voice's default) and whether the mel -> linear network helps Griffin-Lim.
@@ -33,7 +33,7 @@ train() {  # MODEL CONFIG RUN_DIR SHIPPED_WEIGHTS FEATURES THREADS MINUTES
         --data "$5" --out "$3" --resume "${init[@]}" > "$3.log" 2>&1 || true
 }
 train tacotron configs/voice-tacotron.yaml "$WORK/tacotron" "$VOICE/tacotron.safetensors" "$WORK/features" 1 "$MINUTES" &
-train wavenet configs/voice-wavenet.yaml "$WORK/wavenet" "$VOICE/vocoder.safetensors" "$WORK/features" 1 "$MINUTES" &
+train wavenet configs/voice-wavenet-excitation.yaml "$WORK/wavenet" "$VOICE/vocoder.safetensors" "$WORK/features" 1 "$MINUTES" &
 wait
 
 $PY -m wavetron export "$WORK/tacotron" --out "$VOICE/tacotron.safetensors" --dtype float16
