@@ -361,10 +361,27 @@ def run_study(settings: TuneSettings, study=None):
             if counted_trials(study) >= settings.trials or STOP.requested():
                 study.stop()
 
+        _lock_asks(study, settings)
         study.optimize(_Objective(settings), n_trials=missing, callbacks=[enough], catch=CATCH,
                        gc_after_trial=True)
         STOP.raise_if_requested()  # a signal between two trials: the study stopped before the next
     return study
+
+
+def _lock_asks(study, settings: TuneSettings) -> None:
+    """Make this worker's ``study.ask()`` (which ``optimize`` calls for each trial) hold the study lock.
+
+    Popping a queued trial reads its WAITING state, then writes RUNNING; on SQLite two workers can both
+    read WAITING and run the same queued trial (the second then fails with "Cannot tell a COMPLETE
+    trial"). Under the lock one worker pops it and the other sees it RUNNING.
+    """
+    ask = study.ask
+
+    def locked_ask(*args, **kwargs):
+        with _study_lock(settings):
+            return ask(*args, **kwargs)
+
+    study.ask = locked_ask
 
 
 @contextlib.contextmanager
