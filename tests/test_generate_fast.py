@@ -7,7 +7,7 @@ import torch
 
 from wavetron.generate import generate, make_request
 from wavetron.generate import fast
-from wavetron.generate.fast import (c_kernel_available, faster_precision, float16_exact, frame_conditioning,
+from wavetron.generate.fast import (c_kernel_available, faster_precision, float16_exact,
                                     generate_fast, pack_weights, resolve_backend)
 from test_generate import tiny
 
@@ -84,17 +84,22 @@ def test_float16_weights_stay_close_and_auto_uses_them_only_where_lossless_and_f
 
 
 @pytest.mark.parametrize("kind", ["speaker", "encoder"])
-def test_frame_conditioning_equals_the_models(kind):
+def test_frame_conditioning_equals_the_sample_rate_convs(kind):
     kw = dict(n_speakers=3, speaker_channels=4) if kind == "speaker" else dict(encoder_blocks=2, encoder_channels=12)
     model = tiny(**kw)
     if model.encoder is not None:  # its output convs start at zero: make the encoder do something
         torch.nn.init.normal_(model.encoder.blocks[0][2].weight, std=0.3)
     mel = torch.randn(3, 8, 17)
     speakers = torch.tensor([2, 0, 1]) if model.speaker is not None else None
-    with torch.no_grad():
-        ours, theirs = frame_conditioning(model, mel, speakers, 3), model.frame_conditioning(mel, speakers)
-    for a, b in zip(ours, theirs):
-        assert torch.equal(a, b)
+    with torch.no_grad():  # frame rate, as every generator reads it, against each layer's convs at sample rate
+        frames, const, u = model.frame_conditioning(mel, speakers)
+        per_sample = model.layer_conditioning(frames, const, u, 0, 17 * 4)  # (B, T, L, G)
+        cond, glob = model.condition(mel, speakers)
+        for l, layer in enumerate(model.layers):
+            expected = layer.cond(cond) + layer.conv.bias[:, None] + (layer.glob(glob) if glob is not None else 0)
+            torch.testing.assert_close(per_sample[:, :, l], expected.transpose(1, 2), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="bins"):
+        model.frame_conditioning(mel[:, :5], speakers)
 
 
 def test_backend_and_precision_errors():

@@ -201,10 +201,7 @@ class WaveNet(nn.Module):
         """
         cond = None
         if self.upsample is not None:
-            if mel is None:
-                raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
-            if mel.shape[1] != self.dims.cond_channels:
-                raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {self.dims.cond_channels}")
+            self.check_mel(mel)
             cond = self.upsample(self.encode_mel(mel))
             if mel_context:
                 hop = self.dims.hop_length
@@ -225,9 +222,21 @@ class WaveNet(nn.Module):
             speakers: ``(B,)`` speaker ids. mel_context: frames of ``mel`` before (and after) the audio's.
         Returns: ``(B, out_channels, T)`` logits or mixture parameters.
         """
-        _, glob = self.condition(None, speakers) if self.upsample is None else (None, self.speaker_term(speakers))
+        glob = self.speaker_term(speakers)
         terms = self.conditioning_terms(mel, x_in.shape[-1], mel_context) if self.upsample is not None else None
         return self.run(x_in, None, glob, terms)
+
+    def check_mel(self, mel: torch.Tensor | None) -> None:
+        """Raise ``ValueError`` unless ``mel`` is ``(B, n_mels, frames)`` with this conditioned WaveNet's bins."""
+        if mel is None:
+            raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
+        if mel.shape[1] != self.dims.cond_channels:
+            raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {self.dims.cond_channels}")
+
+    def projected_frames(self, mel: torch.Tensor) -> torch.Tensor:
+        """Every layer's 1x1 conditioning conv on the encoded frames, in one matmul: ``(B, L*G, F)``."""
+        weight = torch.cat([layer.cond.weight[:, :, 0] for layer in self.layers])  # (L*G, n_mels)
+        return torch.matmul(weight, self.encode_mel(mel))
 
     def speaker_term(self, speakers: torch.Tensor | None) -> torch.Tensor | None:
         """The speaker embedding ``(B, E, 1)``, or None for a model without speakers."""
@@ -246,16 +255,12 @@ class WaveNet(nn.Module):
         Equals ``layer.cond(condition(mel)[0])`` for every layer, up to rounding.
         Args: mel ``(B, n_mels, frames)`` with ``mel_context`` frames on each side of the audio's.
         """
-        if mel is None:
-            raise ValueError("this WaveNet is conditioned on mel: pass mel (B, n_mels, frames)")
-        if mel.shape[1] != self.dims.cond_channels:
-            raise ValueError(f"mel has {mel.shape[1]} bins, the WaveNet expects {self.dims.cond_channels}")
+        self.check_mel(mel)
         hop, m = self.dims.hop_length, self.upsample.margin
         frames = -(-length // hop)
         if mel.shape[-1] - 2 * mel_context < frames:
             raise ValueError(f"conditioning covers {(mel.shape[-1] - 2 * mel_context) * hop} samples, input has {length}")
-        weight = torch.cat([layer.cond.weight[:, :, 0] for layer in self.layers])  # (L*G, n_mels)
-        projected = torch.matmul(weight, self.encode_mel(mel))  # (B, L*G, F)
+        projected = self.projected_frames(mel)  # (B, L*G, F)
         # window j of the padded frames is centred on frame j: keep the audio's frames only
         windows = F.pad(projected, (m, m)).unfold(-1, 2 * m + 1, 1)[:, :, mel_context:mel_context + frames]
         terms = torch.matmul(windows, self.upsample.frame_weights().t())  # (B, L*G, frames, hop)
@@ -303,8 +308,9 @@ class WaveNet(nn.Module):
             u: ``(hop, 2 * margin + 1)`` interpolation weights, or None.
         """
         L, G = self.dims.layers, self.dims.gate_channels
-        cond_mel, glob = self.condition(mel, speakers) if (mel is not None or speakers is not None) else (None, None)
-        del cond_mel  # only validated here; the frames are projected below
+        if self.upsample is not None:
+            self.check_mel(mel)  # checked, not upsampled: the frames are projected below
+        glob = self.speaker_term(speakers)
         batch = mel.shape[0] if mel is not None else (speakers.shape[0] if speakers is not None else batch)
         const = torch.stack([layer.conv.bias for layer in self.layers]).expand(batch, L, G)  # (B, L, G)
         if glob is not None:
@@ -313,9 +319,8 @@ class WaveNet(nn.Module):
         if self.upsample is None:
             return None, const.contiguous(), None
         m = self.upsample.margin
-        weight = torch.cat([layer.cond.weight[:, :, 0] for layer in self.layers])  # (L*G, n_mels)
-        padded = F.pad(self.encode_mel(mel), (m, m)).transpose(1, 2)  # (B, F + 2m, n_mels)
-        frames = (padded @ weight.t()).view(batch, -1, L, G)
+        padded = F.pad(self.projected_frames(mel), (m, m))  # (B, L*G, F + 2m)
+        frames = padded.transpose(1, 2).reshape(batch, -1, L, G)
         return frames.contiguous(), const.contiguous(), self.upsample.frame_weights()
 
     def layer_conditioning(self, frames: torch.Tensor | None, const: torch.Tensor, u: torch.Tensor | None,
