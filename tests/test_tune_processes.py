@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "train"))
 import tiny_model  # noqa: E402,F401  (registers the "tiny" model in this process too)
-from train_helpers import HERE, RUNNER, env  # noqa: E402
+from train_helpers import HERE, RUNNER, env, finish, wait_for  # noqa: E402
 
 from wavetron.tune import TuneSettings, counted_trials, load_space, open_study, run_study  # noqa: E402
 
@@ -50,29 +50,6 @@ def start(runner: Path, args: list[str], **extra: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def wait_until(condition, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            raise AssertionError(f"process ended early ({process.returncode}): {process.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
-
-
-def finish(process: subprocess.Popen, timeout: float) -> tuple[str, float]:
-    """(stderr, seconds until the process ended); kills it when it outlives ``timeout``."""
-    started = time.monotonic()
-    try:
-        _, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, stderr = process.communicate()
-        raise AssertionError(f"still running {timeout} s after the signal: {stderr[-1500:]}") from None
-    return stderr, time.monotonic() - started
-
-
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
@@ -91,7 +68,7 @@ def test_sigterm_while_a_trial_starts_up_stops_at_once_marks_it_and_writes_the_o
     # The second trial's dataset takes 120 s to load: the signal lands in its start-up.
     process = start(runner, tune_args(tmp_path, trials=3), TINY_STARTED_FILE=str(started),
                     TINY_DATASET_SLEEP="120", TINY_DATASET_SLEEP_FROM="2")
-    wait_until(lambda: lines(started) >= 2, process)
+    wait_for(lambda: lines(started) >= 2, process)
     process.send_signal(signal.SIGTERM)
     stderr, seconds = finish(process, timeout=60)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
@@ -115,7 +92,7 @@ def test_ctrl_c_ends_the_running_trial_and_resuming_reruns_its_settings(tmp_path
     # Trials of 400 steps of 20 ms: the signal lands in the steps of trial 1.
     args = tune_args(folder, trials=2, steps=400)
     process = start(runner, args, TINY_STEP_SLEEP="0.02", TINY_STEPS_FILE=str(tmp_path / "steps"))
-    wait_until(lambda: lines(tmp_path / "steps") >= 5, process)
+    wait_for(lambda: lines(tmp_path / "steps") >= 5, process)
     process.send_signal(signal.SIGINT)
     stderr, seconds = finish(process, timeout=60)
     assert process.returncode == 128 + signal.SIGINT, stderr[-2000:]
@@ -154,7 +131,7 @@ def test_two_workers_share_one_sqlite_study(tmp_path, runner):
 def test_a_killed_workers_trial_is_taken_over_once_its_heartbeat_is_stale(tmp_path, runner):
     args = tune_args(tmp_path, trials=2, steps=400)
     process = start(runner, args, TINY_STEP_SLEEP="0.02", TINY_STEPS_FILE=str(tmp_path / "steps"))
-    wait_until(lambda: lines(tmp_path / "steps") >= 5, process)
+    wait_for(lambda: lines(tmp_path / "steps") >= 5, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     stale = load(tmp_path).trials

@@ -10,20 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from tiny_model import tiny_config
-from train_helpers import popen, tiny_args
+from train_helpers import popen, tiny_args, wait_for
 from wavetron.train import latest_checkpoint, list_checkpoints, load_checkpoint, train
-
-
-def wait_for(condition, process, timeout: float = 90.0) -> None:
-    """Poll ``condition()`` until true; fail if the process ends first or time runs out."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            raise AssertionError(f"process ended early ({process.returncode}): {process.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
 
 
 def weights(run_dir: Path, step: int) -> dict[str, torch.Tensor]:

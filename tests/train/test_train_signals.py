@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tiny_model import tiny_config
-from train_helpers import env, tiny_args
+from train_helpers import env, finish, tiny_args, wait_for
 from wavetron.train import list_checkpoints, train
 
 
@@ -20,29 +20,6 @@ def start(runner, args, ignore_sigint: bool = False, **extra: str) -> subprocess
 
     return subprocess.Popen([sys.executable, str(runner), *args], env=env(**extra), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=ignore if ignore_sigint else None)
-
-
-def wait_for_file(path, process, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"process ended early ({process.returncode}): {process.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("timed out waiting for the run to start")
-        time.sleep(0.02)
-
-
-def finish(process, timeout: float) -> tuple[str, float]:
-    """(stderr, seconds until the process ended); kills it when it outlives ``timeout``."""
-    started = time.monotonic()
-    try:
-        _, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, stderr = process.communicate()
-        raise AssertionError(f"still running {timeout} s after the signal: {stderr[-1500:]}") from None
-    return stderr, time.monotonic() - started
 
 
 @pytest.mark.parametrize("signum, resume, ignore_sigint", [
@@ -59,7 +36,7 @@ def test_a_signal_during_start_up_ends_the_run_at_once_and_says_so(tmp_path, run
     # The dataset takes 30 s to load: the signal lands in the middle of the start-up.
     process = start(runner, tiny_args(tmp_path, out, **settings) + (["--resume"] if resume else []),
                     ignore_sigint, TINY_DATASET_SLEEP="30", TINY_STARTED_FILE=str(started))
-    wait_for_file(started, process)
+    wait_for(started.exists, process, timeout=60.0)
     process.send_signal(signum)
     stderr, seconds = finish(process, timeout=15)
     assert process.returncode == 128 + signum, stderr[-2000:]

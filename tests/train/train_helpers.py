@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,3 +61,27 @@ def torchrun(script: Path, args: list[str], nproc: int = 2, timeout: float = 180
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                str(script), *args]
     return subprocess.run(command, env=env(**extra), capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Poll ``condition()`` until true; fail if the process ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"process ended early ({process.returncode}): {process.stderr.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
+def finish(process: subprocess.Popen, timeout: float) -> tuple[str, float]:
+    """(stderr, seconds until the process ended); kills it when it outlives ``timeout``."""
+    started = time.monotonic()
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"still running {timeout} s after the signal: {stderr[-1500:]}") from None
+    return stderr, time.monotonic() - started
