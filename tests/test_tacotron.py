@@ -328,3 +328,43 @@ def test_inference_weight_cache_follows_weight_updates():
         fresh = model.infer(tokens).mels
     assert not torch.allclose(first, second)
     torch.testing.assert_close(second, fresh)
+
+
+@pytest.mark.parametrize("r", [1, 2])
+def test_scheduled_sampling_feeds_whole_steps_of_the_models_own_frames(r):
+    model = tiny_model(reduction_factor=r, prenet_dropout=0.0, decoder_dropout=0.0, dropout=0.0,
+                       scheduled_sampling=0.5).train()
+    batch = make_batch([8, 5], [12, 12])
+    memory = model.encode(batch.tokens, batch.token_lengths)
+    own = model.decoder(memory, batch.mels).frames.detach()
+    torch.manual_seed(3)
+    mixed = model.scheduled_inputs(memory, batch.mels)
+    from_own, from_recording = (mixed == own).all(1), (mixed == batch.mels).all(1)  # (B, T)
+    assert bool((from_own | from_recording).all())
+    assert bool(from_own.any()) and bool(from_recording.any())
+    per_step = from_own.view(2, -1, r)
+    assert bool((per_step == per_step[..., :1]).all())  # the r frames of a step come from one source
+    assert not mixed.requires_grad
+
+
+def test_scheduled_sampling_trains_on_own_frames_against_the_recording_and_is_off_in_eval():
+    changes = dict(prenet_dropout=0.0, decoder_dropout=0.0, dropout=0.0)
+    plain, sampled = tiny_model(**changes), tiny_model(scheduled_sampling=1.0, **changes)
+    batch = make_batch([8, 5], [12, 10])
+    # Evaluation (validation, GTA) is teacher forcing whatever the setting.
+    plain.eval(), sampled.eval()
+    torch.testing.assert_close(sampled.loss(batch)["loss"], plain.loss(batch)["loss"])
+    sampled.train()
+    memory = sampled.encode(batch.tokens, batch.token_lengths)
+    with torch.no_grad():
+        fed_own = sampled.decoder(memory, sampled.decoder(memory, batch.mels).frames).frames
+    out = sampled(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths)
+    torch.testing.assert_close(out.mels, fed_own, atol=1e-5, rtol=1e-5)
+    losses = sampled.loss(batch)
+    losses["loss"].backward()
+    assert all(p.grad is not None for p in sampled.decoder.prenet.parameters())
+
+
+def test_config_rejects_a_scheduled_sampling_share_outside_zero_one():
+    with pytest.raises(ConfigError, match="tacotron.scheduled_sampling"):
+        TacotronConfig(scheduled_sampling=1.5)

@@ -267,6 +267,10 @@ class TacotronConfig:
     guided_attention_decay_steps: int = 5000  # the weight halves every this many training steps
     stop_threshold: float = 0.5
     max_decoder_steps: int = 1000  # inference guard (decoder steps, each reduction_factor frames)
+    # Share of decoder steps fed the model's own previous frame instead of the recording's in training
+    # (parallel scheduled sampling, Duckworth et al. 2019: a teacher-forced pass without gradient makes
+    # the frames, a second pass learns from inputs mixed from both); 0 is plain teacher forcing.
+    scheduled_sampling: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.variant in ("tacotron2", "tacotron1"), "tacotron.variant", "tacotron2 or tacotron1", self.variant)
@@ -285,6 +289,8 @@ class TacotronConfig:
                "a list of positive integers", self.prenet_dims)
         for key in ("prenet_dropout", "decoder_dropout", "dropout"):
             _check(0 <= getattr(self, key) < 1, f"tacotron.{key}", "a number in [0, 1)", getattr(self, key))
+        _check(0 <= self.scheduled_sampling <= 1, "tacotron.scheduled_sampling", "a number in [0, 1]",
+               self.scheduled_sampling)
         _check(self.n_speakers >= 0, "tacotron.n_speakers", "an integer >= 0", self.n_speakers)
         _check(self.stop_pos_weight > 0, "tacotron.stop_pos_weight", "a positive number", self.stop_pos_weight)
         _check(self.guided_attention_weight >= 0, "tacotron.guided_attention_weight", "a number >= 0",

@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parallel processes (default: CPU count)")
     parser.add_argument("--sample-rate", type=int, default=22050, metavar="HZ",
                         help="sample rate of the wavs (default 22050, espeak-ng's own)")
+    parser.add_argument("--style", default="grammar", choices=("grammar", "everyday"),
+                        help="grammar (default): the sentence grammar; everyday: pronouns, function words and "
+                             "household words too, in everyday frames (ids WE...), to merge with a grammar corpus")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = build_corpus(args.out_dir, size=args.size, seed=args.seed, engine=args.engine,
                           speakers=args.speakers, workers=args.workers, sample_rate=args.sample_rate,
-                          progress=not args.quiet)
+                          progress=not args.quiet, style=args.style)
     for item_id, reason in report.failed:
         print(f"wavetron corpus: skipped {item_id}: {reason}", file=sys.stderr)
     print(f"{report.path}: {report.items} items ({report.written} written, {report.reused} kept), "

@@ -55,7 +55,8 @@ class CorpusReport:
 
 
 def build_corpus(out_dir: str | Path, size: int, seed: int = 0, engine: str = "espeak", speakers: int = 1,
-                 workers: int | None = None, sample_rate: int = 22050, progress: bool = False) -> CorpusReport:
+                 workers: int | None = None, sample_rate: int = 22050, progress: bool = False,
+                 style: str = "grammar") -> CorpusReport:
     """Write ``size`` synthetic spoken sentences to ``out_dir`` as an LJSpeech-format dataset.
 
     Args:
@@ -67,22 +68,26 @@ def build_corpus(out_dir: str | Path, size: int, seed: int = 0, engine: str = "e
         workers: parallel processes (default: the CPU count).
         sample_rate: of the written wavs; engine output at another rate is resampled with soxr.
         progress: show a tqdm progress bar on stderr.
+        style: the sentences' style (:func:`wavetron.corpus.sentences.generate_sentences`): ``grammar``
+            or ``everyday`` (pronouns, function words and household words too; ids ``WE...``).
 
     Raises:
         DataError: ``out_dir`` is a non-empty folder that is not this corpus.
         WavetronError: bad arguments, or the engine is not installed.
     """
     started = time.perf_counter()
-    _check_arguments(size, engine, speakers, workers, sample_rate)
+    _check_arguments(size, engine, speakers, workers, sample_rate, style)
     if engine == "festival":
         from . import festival
         festival.check_voice()  # one clear error before anything is written, not one per sentence
     out_dir = Path(out_dir)
     settings = {"format": _FORMAT, "version": _VERSION, "size": size, "seed": seed, "engine": engine,
                 "speakers": speakers, "sample_rate": sample_rate}
+    if style != "grammar":  # a corpus from before styles existed is a grammar one
+        settings["style"] = style
     _prepare_folder(out_dir, settings)
 
-    items = plan_items(size, seed, engine, speakers)
+    items = plan_items(size, seed, engine, speakers, style)
     wav_dir = out_dir / "wavs"
     wav_dir.mkdir(exist_ok=True)
     groups = [items[start:start + GROUP_SIZE] for start in range(0, size, GROUP_SIZE)]
@@ -106,17 +111,18 @@ def build_corpus(out_dir: str | Path, size: int, seed: int = 0, engine: str = "e
                         failed=sorted(failed.items()))
 
 
-def plan_items(size: int, seed: int, engine: str, speakers: int) -> list[worker.Item]:
+def plan_items(size: int, seed: int, engine: str, speakers: int, style: str = "grammar") -> list[worker.Item]:
     """The items of a corpus: ids, texts, normalised texts, voices and synthesis seeds."""
     from ..text import normalize_text
 
     voices = _speaker_voices(engine, speakers)
     digits = max(4, len(str(size)))
     items = []
-    for index, text in enumerate(generate_sentences(size, seed)):
+    prefix = "WT" if style == "grammar" else "WE"  # corpora of both styles can be merged
+    for index, text in enumerate(generate_sentences(size, seed, style)):
         speaker = index % speakers
         items.append(worker.Item(
-            id=f"WT{speaker + 1:03d}-{index + 1:0{digits}d}", text=text, normalized=normalize_text(text),
+            id=f"{prefix}{speaker + 1:03d}-{index + 1:0{digits}d}", text=text, normalized=normalize_text(text),
             speaker=voices[speaker][0], voice=voices[speaker][1],
             # Seeds espeak-ng's noise source; differs per item and per corpus seed.
             seed=(seed * 1_000_003 + index) % 2**31))
@@ -132,7 +138,12 @@ def _speaker_voices(engine: str, speakers: int) -> list[tuple[str, dict]]:
     return [(voice.label, asdict(voice)) for voice in speaker_voices(speakers)]
 
 
-def _check_arguments(size: int, engine: str, speakers: int, workers: int | None, sample_rate: int) -> None:
+def _check_arguments(size: int, engine: str, speakers: int, workers: int | None, sample_rate: int,
+                     style: str = "grammar") -> None:
+    from .sentences import STYLES
+
+    if style not in STYLES:
+        raise WavetronError(f"unknown style {style!r}: expected one of {', '.join(STYLES)}")
     if engine not in ENGINES:
         raise WavetronError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
     if size < 1:
@@ -164,8 +175,8 @@ def _prepare_folder(out_dir: Path, settings: dict) -> None:
         except (OSError, ValueError) as err:
             raise DataError(f"{manifest}: unreadable corpus manifest ({err})") from err
         if existing != settings:
-            differ = ", ".join(f"{key} {existing.get(key)!r} there, {settings[key]!r} asked"
-                               for key in settings if existing.get(key) != settings[key])
+            differ = ", ".join(f"{key} {existing.get(key)!r} there, {settings.get(key)!r} asked"
+                               for key in {**existing, **settings} if existing.get(key) != settings.get(key))
             raise DataError(f"{out_dir}: holds a different wavetron corpus ({differ}); use another folder or the same settings")
         return
     if out_dir.exists() and any(out_dir.iterdir()):

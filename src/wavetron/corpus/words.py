@@ -93,6 +93,44 @@ INTERJECTIONS = _split("Wow Oh Hey Look Goodness Hooray Alas Ouch")
 CONJUNCTIONS = (", and", ", but", " because", " while", " although", ", so", " before", " after", " until")
 
 
+# The "everyday" style's words (sentences.py): the pronouns, function words and common nouns and verbs of
+# ordinary read text, which the grammar above never says.
+SUBJECTS = _split("I you he she we they")
+OBJECTS = _split("me you him her us them")
+POSSESSIVES = _split("my your his her our their")
+MODALS = _split("can could should would will might must")
+
+HOUSEHOLD = _split("""
+    coffee bread water table chair door key phone book car road street house room floor wall box bag cup
+    plate bowl glass shirt shoe hat paper picture song story dinner lunch breakfast school office shop
+    station hospital library park beach hill lake sea sky rain snow wind storm ticket map list message
+    answer problem idea plan job team game class friend family mother father brother sister uncle aunt
+    child neighbor driver pilot waiter manager keys radio sandwich soup cheese milk sugar salt towel
+    drawer shelf stairs yard truck boat bicycle newspaper dress sweater coin stamp gift bill
+""")
+
+PEOPLE = _split("mother father brother sister uncle aunt neighbor friend teacher doctor driver pilot waiter manager")
+
+# (base, past) of verbs taking an object, and of verbs without one.
+EVERYDAY_VERBS = VERBS + tuple(tuple(pair.split("/")) for pair in _split("""
+    make/made take/took give/gave put/put buy/bought cook/cooked clean/cleaned drop/dropped order/ordered
+    pack/packed plant/planted pour/poured hang/hung fold/folded check/checked finish/finished move/moved
+    call/called answer/answered sign/signed fill/filled count/counted heat/heated bake/baked mend/mended
+    show/showed teach/taught tell/told ask/asked help/helped need/needed want/wanted like/liked
+"""))
+INTRANSITIVE = tuple(tuple(pair.split("/")) for pair in _split("""
+    arrive/arrived laugh/laughed smile/smiled wait/waited sleep/slept walk/walked run/ran swim/swam
+    sing/sang listen/listened agree/agreed stay/stayed rest/rested work/worked travel/traveled
+    return/returned begin/began cry/cried dance/danced shout/shouted knock/knocked
+"""))
+
+EVERYDAY_PREPOSITIONS = _split("on in at with without for from over under behind near after before around against")
+
+TIMES = ("this morning", "last night", "every day", "on Sunday", "after dinner", "before lunch",
+         "in the evening", "at noon", "next week", "all afternoon", "for an hour", "twice a week",
+         "yesterday", "tomorrow", "last summer", "in the spring", "early today", "late at night")
+
+
 def vocabulary() -> frozenset[str]:
     """Every word the grammar can use, lower-cased, plural nouns and both verb forms included."""
     words: set[str] = set()
@@ -107,6 +145,19 @@ def vocabulary() -> frozenset[str]:
         seen can it before how many what look at there counted in about percent of weighed pounds year
         cost market paid for too much moved to on born by had changed completely leaves up and meet me
         or later drove from told ask woke""".split())
+    return frozenset(words)
+
+
+def everyday_vocabulary() -> frozenset[str]:
+    """Every word the everyday style can use: the grammar's and its own."""
+    words = set(vocabulary())
+    for group in (SUBJECTS, OBJECTS, POSSESSIVES, MODALS, HOUSEHOLD, PEOPLE, EVERYDAY_PREPOSITIONS):
+        words.update(word.lower() for word in group)
+    words.update(plural(noun) for noun in HOUSEHOLD if not noun.endswith("s"))
+    words.update(form for pairs in (EVERYDAY_VERBS, INTRANSITIVE) for pair in pairs for form in pair)
+    words.update(word for phrase in TIMES for word in phrase.lower().split())
+    words.update("""said that when as soon if please don't forget remember to there were some so
+        then not no be been has just still again always never often because while with it its""".split())
     return frozenset(words)
 
 

@@ -126,12 +126,30 @@ class Tacotron(nn.Module):
 
     def forward(self, tokens: Tensor, token_lengths: Tensor, mels: Tensor, mel_lengths: Tensor | None = None,
                 speakers: Tensor | None = None) -> TacotronOutput:
-        """Teacher forcing. ``mels`` ``(B, n_mels, T)`` with T a multiple of the reduction factor."""
-        out = self.decoder(self.encode(tokens, token_lengths, speakers), mels)
+        """Teacher forcing. ``mels`` ``(B, n_mels, T)`` with T a multiple of the reduction factor.
+
+        In training with ``scheduled_sampling`` > 0, that share of the decoder steps is fed the model's
+        own frame (:meth:`scheduled_inputs`) instead of the recording's.
+        """
+        memory = self.encode(tokens, token_lengths, speakers)
+        if self.training and self.config.scheduled_sampling > 0:
+            mels = self.scheduled_inputs(memory, mels)
+        out = self.decoder(memory, mels)
         return TacotronOutput(mels=out.frames, postnet=self._postnet(out.frames, mel_lengths),
                               stop_logits=out.stop_logits, alignments=out.alignments)
 
     # ------------------------------------------------------------------ training
+    def scheduled_inputs(self, memory: AttentionMemory, mels: Tensor) -> Tensor:
+        """``mels`` ``(B, n_mels, T)`` with the frames of a random ``scheduled_sampling`` share of decoder
+        steps replaced by the decoder's own teacher-forced prediction of them, made without gradient: the
+        decoder feeds step t the last frame of step t - 1, so a replaced step's frame reaches the next step
+        as inference would feed it (parallel scheduled sampling, Duckworth et al. 2019)."""
+        with torch.no_grad():
+            own = self.decoder(memory, mels).frames
+        steps = mels.shape[-1] // self.r
+        pick = torch.rand(mels.shape[0], 1, steps, device=mels.device) < self.config.scheduled_sampling
+        return torch.where(pick.repeat_interleave(self.r, dim=2), own.to(mels.dtype), mels)
+
     def guided_attention_weight(self) -> float:
         """Current weight of the guided attention loss: halves every ``guided_attention_decay_steps``."""
         return self.config.guided_attention_weight * 0.5 ** (int(self.updates) / self.config.guided_attention_decay_steps)
