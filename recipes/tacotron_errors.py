@@ -32,6 +32,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import soundfile
@@ -89,8 +90,9 @@ def word_chunks(reference: str, hypothesis: str) -> list:
     """jiwer's alignment of the two normalised transcripts (chunks of equal/substitute/delete/insert)."""
     import jiwer
 
-    if not hypothesis.strip():
-        hypothesis = "<nothing>"
+    if not hypothesis.strip():  # nothing heard: every word lost
+        return [SimpleNamespace(type="delete", ref_start_idx=0, ref_end_idx=len(reference.split()),
+                                hyp_start_idx=0, hyp_end_idx=0)]
     return jiwer.process_words(reference, hypothesis).alignments[0]
 
 

@@ -225,6 +225,22 @@ def test_batched_inference_matches_single_items():
     torch.testing.assert_close(both.mels[1:], second.mels, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("variant", ["tacotron2", "tacotron1"])
+def test_an_items_postnet_output_is_the_same_alone_and_beside_a_longer_one(variant):
+    model = tiny_model(variant=variant).eval()
+    frames = torch.randn(2, AUDIO.n_mels, 12)
+    lengths = torch.tensor([12, 7])
+    both = model._postnet(frames, lengths)
+    alone = model._postnet(frames[1:, :, :7], lengths[1:])
+    torch.testing.assert_close(both[1:, :, :7], alone, atol=1e-5, rtol=1e-5)
+    # Teacher forcing (training, GTA) reads the same: past the length is silence.
+    batch = make_batch([9, 4], [12, 7])
+    model = tiny_model(variant=variant, prenet_dropout=0.0).eval()
+    both = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths)
+    alone = model(batch.tokens[1:, :4], batch.token_lengths[1:], batch.mels[1:, :, :7], batch.mel_lengths[1:])
+    torch.testing.assert_close(both.postnet[1:, :, :7], alone.postnet, atol=1e-5, rtol=1e-5)
+
+
 def test_inference_is_reproducible_with_a_seed_and_varies_without():
     model = tiny_model(max_decoder_steps=6).eval()
     with warnings.catch_warnings():

@@ -120,8 +120,15 @@ class Tacotron(nn.Module):
         return self.decoder.attention.prepare(memory, lengths_mask(token_lengths, tokens.shape[1]))
 
     def _postnet(self, mels: Tensor, lengths: Tensor | None) -> Tensor:
+        """The post-net's output for decoder frames ``(B, n_mels, T)``. Frames past an item's ``lengths``
+        are read as silence (the log floor) as far as the convolutions reach, so an item's output is the
+        same alone and in any batch, in training and at inference."""
+        if lengths is not None:
+            mels = mels.masked_fill(~lengths_mask(lengths, mels.shape[-1]).unsqueeze(1), self.pad_value)
         if self.config.variant == "tacotron2":
-            return mels + self.postnet(mels)
+            reach = self.config.postnet_convs * (self.config.postnet_kernel // 2)
+            padded = F.pad(mels, (0, reach), value=self.pad_value)
+            return mels + self.postnet(padded)[..., :mels.shape[-1]]
         return self.postnet(mels, lengths)
 
     def forward(self, tokens: Tensor, token_lengths: Tensor, mels: Tensor, mel_lengths: Tensor | None = None,
@@ -243,7 +250,7 @@ class Tacotron(nn.Module):
             out = self.decoder.infer(self.encode(tokens, token_lengths, speakers), threshold, limit)
         mask = lengths_mask(out.lengths, out.frames.shape[-1]).unsqueeze(1)
         frames = out.frames.masked_fill(~mask, self.pad_value)
-        post = self._postnet(frames, out.lengths)
+        post = self._postnet(out.frames, out.lengths)
         if self.config.variant == "tacotron2":
             return TacotronInference(mels=post.masked_fill(~mask, self.pad_value), lengths=out.lengths,
                                      alignments=out.alignments, finished=out.finished)
