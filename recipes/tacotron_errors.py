@@ -164,12 +164,12 @@ def sentence_errors(text: str, hypothesis: str, reference_hypothesis: str, phone
     return counts
 
 
-def tabulate(out: Path, asr_key: str, language: str, stopped: dict) -> dict:
+def tabulate(out: Path, asr_key: str, language: str, stopped: dict, systems=SYSTEMS) -> dict:
     """Per system: error counts per 100 words, WER by sentence length, duration ratio, MCD/F0 and the
     sentences with an attention failure, from the systems' ``wavetron evaluate`` reports."""
     phonemes = Phonemes(language)
     table = {}
-    for system in SYSTEMS:
+    for system in systems:
         report = json.loads((out / f"{system}.json").read_text())
         totals, buckets, ratios, failures = {}, {b: [0, 0.0] for b in BUCKETS}, [], []
         for pair in report["pairs"]:
@@ -214,25 +214,26 @@ def _reference_transcripts(out: Path, asr_key: str, _cache: dict = {}) -> dict:
 
 
 def markdown(table: dict, asr_name: str, asr_key: str, name: str) -> str:
+    systems = [s for s in SYSTEMS if s in table]
     rows = ["deletions", "insertions", *SUBSTITUTIONS, "not_in_recording", "skips", "repeats"]
     tts = table["tts"]
     recordings = tts["means"].get("wer_ref" + asr_key)
     lines = [f"Tacotron {name}: {tts['sentences']} sentences, {tts['words']} words; recogniser {asr_name}.", "",
-             "| per 100 words | " + " | ".join(SYSTEMS) + " |", "|---" * (len(SYSTEMS) + 1) + "|",
+             "| per 100 words | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|",
              "| WER | " + " | ".join(f"{100 * table[s]['means'].get('wer' + asr_key, float('nan')):.1f}"
-                                    for s in SYSTEMS) + " |"]
+                                    for s in systems) + " |"]
     for row in rows:
         lines.append(f"| {row.replace('_', ' ')} | " + " | ".join(
-            f"{table[s]['per_100_words'].get(row, 0.0):.1f}" for s in SYSTEMS) + " |")
+            f"{table[s]['per_100_words'].get(row, 0.0):.1f}" for s in systems) + " |")
     for bucket in tts["wer_by_length"]:
         lines.append(f"| WER, {bucket} words | " + " | ".join(
             "" if table[s]["wer_by_length"][bucket] is None else f"{100 * table[s]['wer_by_length'][bucket]:.1f}"
-            for s in SYSTEMS) + " |")
+            for s in systems) + " |")
     lines.append("| duration / recording (median) | " + " | ".join(
-        f"{table[s]['duration_ratio'].get('median', float('nan')):.3f}" for s in SYSTEMS) + " |")
+        f"{table[s]['duration_ratio'].get('median', float('nan')):.3f}" for s in systems) + " |")
     for key, label in (("mcd", "MCD-DTW dB"), ("f0_rmse_cents", "F0 RMSE cents")):
         lines.append(f"| {label} | " + " | ".join(
-            f"{table[s]['means'][key]:.2f}" if key in table[s]["means"] else "" for s in SYSTEMS) + " |")
+            f"{table[s]['means'][key]:.2f}" if key in table[s]["means"] else "" for s in systems) + " |")
     lines += ["", f"The recordings' own WER: {100 * recordings:.1f}." if recordings is not None else "",
               "'not in recording': words the system gets wrong that the recogniser gets right in the recording.",
               "", f"Attention failures (free-running): {len(tts['failures'])}"]
@@ -254,6 +255,8 @@ def main() -> None:
     parser.add_argument("--asr", choices=("pocketsphinx", "whisper", "both"), default="whisper")
     parser.add_argument("--asr-model", type=Path, help="Whisper's CTranslate2 model folder (default tiny.en)")
     parser.add_argument("--limit", type=int, help="only the first N sentences")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="comma-separated, of copy, gta, tts (default all; tts is always measured)")
     args = parser.parse_args()
     voice = default_voice(args.voice) if args.voice else default_voice()
     tacotron = args.tacotron or voice.tacotron
@@ -269,22 +272,25 @@ def main() -> None:
     out = args.work / "errors" / args.name
     write_references(features, items, out / "reference")
 
+    systems = [s for s in SYSTEMS if s in args.systems.split(",") or s == "tts"]
     synthesizer = Synthesizer(tacotron=tacotron, vocoder=None, mel2linear=mel2linear)
     _, _, _ = synthesize(synthesizer, items, out / "tts")
     stopped = {k: v["stopped"] for k, v in json.loads((out / "tts" / "timing.json").read_text())["alignment"].items()}
-    copy_synthesize(features, items, out / "copy", None, 1, synthesizer.mel2linear)
-    write_gta_features(tacotron, features.root, out / "gta-features", progress=False)
-    gta = FeatureSet(out / "gta-features")
-    gta_items = {item.id: item for item in gta.items()}
-    copy_synthesize(gta, [gta_items[item.id] for item in items], out / "gta", None, 1, synthesizer.mel2linear)
-    for system in ("tts", "gta", "copy"):  # tts first: it also scores the recordings (wer_ref)
+    if "copy" in systems:
+        copy_synthesize(features, items, out / "copy", None, 1, synthesizer.mel2linear)
+    if "gta" in systems:
+        write_gta_features(tacotron, features.root, out / "gta-features", progress=False)
+        gta = FeatureSet(out / "gta-features")
+        gta_items = {item.id: item for item in gta.items()}
+        copy_synthesize(gta, [gta_items[item.id] for item in items], out / "gta", None, 1, synthesizer.mel2linear)
+    for system in sorted(systems, reverse=True):  # tts first: it also scores the recordings (wer_ref)
         score(out, system, METRICS[system], args.asr, args.asr_model, None)
 
     recognisers = {"pocketsphinx": "", "whisper": "_whisper"}
     names = ["pocketsphinx", "whisper"] if args.asr == "both" else [args.asr]
     text, tables = [], {}
     for asr in names:
-        tables[asr] = tabulate(out, recognisers[asr], synthesizer.text_config.language, stopped)
+        tables[asr] = tabulate(out, recognisers[asr], synthesizer.text_config.language, stopped, systems)
         text.append(markdown(tables[asr], asr, recognisers[asr], args.name))
     atomic_write_text(out / "errors.json", json.dumps(tables, indent=1) + "\n")
     atomic_write_text(out / "errors.md", "\n".join(text))
