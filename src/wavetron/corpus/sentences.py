@@ -5,6 +5,10 @@ numbers, money, dates, times, names, very short and very long ones), so a corpus
 all of them in steady proportions. For each slot a few candidates of that kind are drawn, and the
 one adding the most unseen diphones (by the CMU pronouncing dictionary) wins, which spreads the
 phoneme inventory over the corpus faster than uniform sampling does.
+
+The ``everyday`` style (``wavetron corpus --style everyday``) rotates through kinds of its own as well:
+pronouns, possessives, modals, "with" and household words in everyday frames, which the grammar never
+says, so a voice trained on both hears ordinary text in training.
 """
 from __future__ import annotations
 
