@@ -4,7 +4,7 @@
                                       [--asr whisper|pocketsphinx|both] [--limit N]
 
 WORK either holds ``features/`` already (``recipes/default_voice.sh``'s WORK_DIR: its validation items are
-the sentences), or is made here from ``--sentences`` files of one sentence a line (``recipes/sentences/``):
+the sentences, or all its items when it has no validation split), or is made here from ``--sentences`` files of one sentence a line (``recipes/sentences/``):
 festival, the voice's teacher, speaks each into ``WORK/corpus`` and the voice's feature settings
 (``--features-config``) preprocess it into ``WORK/features``, every item then a test sentence.
 
@@ -268,7 +268,8 @@ def main() -> None:
     elif not (args.work / "features" / "manifest.json").is_file():
         parser.error(f"{args.work / 'features'}: no features folder; pass --sentences to build one")
     features = FeatureSet(args.work / "features")
-    items = (features.items() if args.sentences else features.items("val"))[: args.limit]
+    # A folder made from --sentences has no validation split: all of it is the test set.
+    items = (features.items("val") or features.items())[: args.limit]
     out = args.work / "errors" / args.name
     write_references(features, items, out / "reference")
 
