@@ -165,12 +165,17 @@ def short(rng: random.Random) -> str:
     return rng.choice(forms)()
 
 
+def _joined(rng: random.Random, clause: Generator) -> str:
+    """At least 25 words: ``clause``s joined by conjunctions."""
+    text = clause(rng)
+    while len(text.split()) < 25:
+        text += f"{rng.choice(W.CONJUNCTIONS)} {clause(rng)}"
+    return _cap(text) + "."
+
+
 def long(rng: random.Random) -> str:
     """At least 25 words: clauses joined by conjunctions."""
-    text = _clause(rng)
-    while len(text.split()) < 25:
-        text += f"{rng.choice(W.CONJUNCTIONS)} {_clause(rng)}"
-    return _cap(text) + "."
+    return _joined(rng, _clause)
 
 
 # The rotation of kinds: statements and questions come up most, like in read speech.
@@ -274,10 +279,7 @@ def reported(rng: random.Random) -> str:
 
 def everyday_long(rng: random.Random) -> str:
     """At least 25 words of everyday clauses joined by conjunctions."""
-    text = _everyday_clause(rng)
-    while len(text.split()) < 25:
-        text += f"{rng.choice(W.CONJUNCTIONS)} {_everyday_clause(rng)}"
-    return _cap(text) + "."
+    return _joined(rng, _everyday_clause)
 
 
 # The everyday rotation keeps the grammar's numbers, money, dates, times and names for the text front end.
