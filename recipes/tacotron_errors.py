@@ -40,8 +40,7 @@ import soundfile
 from evaluate_voice import copy_synthesize, score, synthesize, write_references
 from wavetron.config import load_config
 from wavetron.corpus import festival
-from wavetron.corpus.builder import write_wav
-from wavetron.corpus.worker import resample
+from wavetron.corpus.worker import Item, run_group
 from wavetron.data import FeatureSet
 from wavetron.io import atomic_write_text
 from wavetron.preprocess.gta import write_gta_features
@@ -63,25 +62,20 @@ SUBSTITUTIONS = ("consonant", "vowel", "homophone", "other")
 def build_corpus(work: Path, sentence_files: list[Path], features_config: Path) -> None:
     """``work/corpus`` (festival's recordings of the sentences) and ``work/features``, unless already there."""
     corpus = work / "corpus"
-    wavs = corpus / "wavs"
-    wavs.mkdir(parents=True, exist_ok=True)
-    lines, index = [], 0
+    (corpus / "wavs").mkdir(parents=True, exist_ok=True)
     festival.check_voice()
     config = load_config(features_config, ["data.validation_size=0"])
-    rate = config.audio.sample_rate
-    for sentence_file in sentence_files:
-        for text in sentence_file.read_text().splitlines():
-            if not text.strip():
-                continue
-            index += 1
-            item_id = f"{sentence_file.stem}-{index:03d}"
-            normalized = normalize_text(text.strip())
-            path = wavs / f"{item_id}.wav"
-            if not path.exists():
-                samples, native = festival.synthesize(normalized)
-                write_wav(path, resample(samples, native, rate), rate)
-            lines.append(f"{item_id}|{text.strip()}|{normalized}\n")
-    atomic_write_text(corpus / "metadata.csv", "".join(lines))
+    texts = [(path.stem, text.strip()) for path in sentence_files for text in path.read_text().splitlines()
+             if text.strip()]
+    items = [Item(id=f"{stem}-{index:03d}", text=text, normalized=normalize_text(text), speaker=festival.VOICE,
+                  voice={}, seed=0) for index, (stem, text) in enumerate(texts, 1)]
+    # The corpus builder's own worker: wavs already there are kept, silence is refused.
+    results = run_group((items, "festival", str(corpus / "wavs"), config.audio.sample_rate))
+    failed = {result.id: result.error for result in results if result.error}
+    for item_id, error in failed.items():
+        print(f"skipped {item_id}: {error}", file=sys.stderr)
+    atomic_write_text(corpus / "metadata.csv",
+                      "".join(item.metadata_line(False) for item in items if item.id not in failed))
     if not (work / "features" / "manifest.json").exists():
         preprocess(corpus, work / "features", config, workers=1, progress=False)
 
@@ -131,22 +125,16 @@ class Phonemes:
 def sentence_errors(text: str, hypothesis: str, reference_hypothesis: str, phonemes: Phonemes) -> dict:
     """Counts of one sentence's errors by kind, and its attention failures, against what the recogniser made
     of the recording (``reference_hypothesis``)."""
-    ref_words = text.split()
-    heard_in_recording = [False] * len(ref_words)
-    for chunk in word_chunks(text, reference_hypothesis):
-        if chunk.type == "equal":
-            for i in range(chunk.ref_start_idx, chunk.ref_end_idx):
-                heard_in_recording[i] = True
-    hyp_words = hypothesis.split()
+    ref_words, hyp_words = text.split(), hypothesis.split()
+    heard_in_recording = _heard(text, reference_hypothesis)
     counts = {"words": len(ref_words), "deletions": 0, "insertions": 0, "not_in_recording": 0,
               "skips": 0, "repeats": 0} | {kind: 0 for kind in SUBSTITUTIONS}
-    wrong = [True] * len(ref_words)
-    for chunk in word_chunks(text, hypothesis):
+    chunks = word_chunks(text, hypothesis)
+    for chunk in chunks:
         refs = ref_words[chunk.ref_start_idx:chunk.ref_end_idx]
         if chunk.type == "equal":
-            for i in range(chunk.ref_start_idx, chunk.ref_end_idx):
-                wrong[i] = False
-        elif chunk.type == "delete":
+            continue
+        if chunk.type == "delete":
             counts["deletions"] += len(refs)
             heard = sum(heard_in_recording[chunk.ref_start_idx:chunk.ref_end_idx])
             counts["skips"] += int(len(refs) >= 2 and heard >= 2)
@@ -160,14 +148,27 @@ def sentence_errors(text: str, hypothesis: str, reference_hypothesis: str, phone
             hyps = hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx]
             for ipa_ref, ipa_hyp in zip(phonemes(refs), phonemes(hyps)):
                 counts[substitution_kind(ipa_ref, ipa_hyp)] += 1
-    counts["not_in_recording"] = sum(w and h for w, h in zip(wrong, heard_in_recording))
+    heard = _heard(text, hypothesis, chunks)
+    counts["not_in_recording"] = sum(h and not w for w, h in zip(heard, heard_in_recording))
     return counts
+
+
+def _heard(text: str, hypothesis: str, chunks: list | None = None) -> list[bool]:
+    """For each word of ``text``, whether the recogniser's ``hypothesis`` has it right."""
+    heard = [False] * len(text.split())
+    for chunk in chunks or word_chunks(text, hypothesis):
+        if chunk.type == "equal":
+            heard[chunk.ref_start_idx:chunk.ref_end_idx] = [True] * (chunk.ref_end_idx - chunk.ref_start_idx)
+    return heard
 
 
 def tabulate(out: Path, asr_key: str, language: str, stopped: dict, systems=SYSTEMS) -> dict:
     """Per system: error counts per 100 words, WER by sentence length, duration ratio, MCD/F0 and the
     sentences with an attention failure, from the systems' ``wavetron evaluate`` reports."""
     phonemes = Phonemes(language)
+    # What the recogniser made of each recording: the tts report's wer_ref transcripts.
+    recordings = {pair["name"]: pair.get("transcripts", {}).get("ref" + asr_key, "")
+                  for pair in json.loads((out / "tts.json").read_text())["pairs"]}
     table = {}
     for system in systems:
         report = json.loads((out / f"{system}.json").read_text())
@@ -177,8 +178,8 @@ def tabulate(out: Path, asr_key: str, language: str, stopped: dict, systems=SYST
             hyp_key = "gen" + asr_key
             if hyp_key not in transcripts:
                 continue
-            reference_hypothesis = _reference_transcripts(out, asr_key).get(pair["name"], "")
-            counts = sentence_errors(transcripts["text"], transcripts[hyp_key], reference_hypothesis, phonemes)
+            counts = sentence_errors(transcripts["text"], transcripts[hyp_key], recordings.get(pair["name"], ""),
+                                     phonemes)
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             errors = counts["deletions"] + counts["insertions"] + sum(counts[k] for k in SUBSTITUTIONS)
@@ -201,16 +202,6 @@ def tabulate(out: Path, asr_key: str, language: str, stopped: dict, systems=SYST
                                "p90": float(np.percentile(ratios, 90))} if ratios else {},
             "means": report["mean"], "failures": failures}
     return table
-
-
-def _reference_transcripts(out: Path, asr_key: str, _cache: dict = {}) -> dict:
-    """What the recogniser made of each recording (the ``tts`` report's ``wer_ref`` transcripts)."""
-    key = (out, asr_key)
-    if key not in _cache:
-        report = json.loads((out / "tts.json").read_text())
-        _cache[key] = {pair["name"]: pair.get("transcripts", {}).get("ref" + asr_key, "")
-                       for pair in report["pairs"]}
-    return _cache[key]
 
 
 def markdown(table: dict, asr_name: str, asr_key: str, name: str) -> str:
@@ -275,7 +266,7 @@ def main() -> None:
 
     systems = [s for s in SYSTEMS if s in args.systems.split(",") or s == "tts"]
     synthesizer = Synthesizer(tacotron=tacotron, vocoder=None, mel2linear=mel2linear)
-    _, _, _ = synthesize(synthesizer, items, out / "tts")
+    synthesize(synthesizer, items, out / "tts")
     stopped = {k: v["stopped"] for k, v in json.loads((out / "tts" / "timing.json").read_text())["alignment"].items()}
     if "copy" in systems:
         copy_synthesize(features, items, out / "copy", None, 1, synthesizer.mel2linear)
@@ -287,12 +278,11 @@ def main() -> None:
     for system in sorted(systems, reverse=True):  # tts first: it also scores the recordings (wer_ref)
         score(out, system, METRICS[system], args.asr, args.asr_model, None)
 
-    recognisers = {"pocketsphinx": "", "whisper": "_whisper"}
-    names = ["pocketsphinx", "whisper"] if args.asr == "both" else [args.asr]
     text, tables = [], {}
-    for asr in names:
-        tables[asr] = tabulate(out, recognisers[asr], synthesizer.text_config.language, stopped, systems)
-        text.append(markdown(tables[asr], asr, recognisers[asr], args.name))
+    for asr, described in json.loads((out / "tts.json").read_text())["asr"].items():  # as wavetron evaluate keys them
+        suffix = described["keys_suffix"]
+        tables[asr] = tabulate(out, suffix, synthesizer.text_config.language, stopped, systems)
+        text.append(markdown(tables[asr], asr, suffix, args.name))
     atomic_write_text(out / "errors.json", json.dumps(tables, indent=1) + "\n")
     atomic_write_text(out / "errors.md", "\n".join(text))
     print("\n".join(text))

@@ -46,13 +46,12 @@ def adopt_feature_settings(config: Config, features_dir: str | Path) -> Config:
         ours = getattr(config, section)
         if ours == theirs:
             continue
+        mine, made = to_dict(ours), to_dict(theirs)
         if ours == cls():
             config = dataclasses.replace(config, **{section: theirs})
-            mine, made = to_dict(ours), to_dict(theirs)
             adopted += [f"{section}.{key}={made[key]!r} (config: {mine.get(key)!r})" for key in made
                         if made[key] != mine.get(key)]
             continue
-        mine, made = to_dict(ours), to_dict(theirs)
         key = next(k for k in mine if mine[k] != made.get(k))
         raise ConfigError(f"{manifest}: features were made with {section}.{key}={made.get(key)!r} but the config "
                           f"sets {section}.{key}={mine[key]!r}; drop the {section} section or preprocess again")
