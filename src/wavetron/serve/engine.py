@@ -248,8 +248,9 @@ class Engine:
                 sentence = synthesizer.synthesize_sentences([text], speed=job.speed)[0]
             timings = synthesizer.last_timings
             return SentenceResult(text=sentence.text, audio=sentence.audio, tacotron_s=timings["tacotron"],
+                                  vocoder_s=timings["vocoder"],
                                   # a copy: the slice is a view that would keep the batch's whole tensor alive
-                                  vocoder_s=timings["vocoder"], alignment=sentence.alignment.clone(),
+                                  alignment=sentence.alignment.clone(),
                                   stopped=sentence.stopped, finished_at=time.time())
         finally:
             with self._lock:
