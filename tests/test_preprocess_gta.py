@@ -47,6 +47,26 @@ def test_every_item_gets_an_aligned_mel_and_a_rerun_resumes(speech_features, tac
         np.testing.assert_array_equal(again.load_mel(item).numpy(), gta.load_mel(item).numpy())
 
 
+def test_with_recordings_holds_each_item_twice_predicted_and_recorded(speech_features, tacotron_run, tmp_path):
+    out = tmp_path / "mixed"
+    assert main(["gta", str(tacotron_run), str(speech_features), str(out), "--with-recordings", "--quiet"]) == 0
+    source, mixed = FeatureSet(speech_features), FeatureSet(out)
+    originals = {item.id: item for item in source.items()}
+    assert [item.id for item in mixed.items()] == [i for item in source.items() for i in (item.id, item.id + "-rec")]
+    for item in mixed.items():
+        original = originals[item.id.removesuffix("-rec")]
+        assert (item.split, item.frames, item.text) == (original.split, original.frames, original.text)
+        np.testing.assert_array_equal(mixed.load_audio(item).numpy(), source.load_audio(original).numpy())
+        recorded = float((mixed.load_mel(item) - source.load_mel(original)).abs().max())
+        assert (recorded == 0.0) == item.id.endswith("-rec")
+    train_ids = {item.id for item in AudioMelDataset(out, "train", window_frames=8).items}
+    assert any(i.endswith("-rec") for i in train_ids) and any(not i.endswith("-rec") for i in train_ids)
+    assert write_gta_features(tacotron_run, speech_features, out, progress=False, with_recordings=True) == 0
+    assert len(FeatureSet(out).items()) == 2 * len(source.items())  # a rerun adds no third copy
+    with pytest.raises(DataError, match="with the recordings"):
+        write_gta_features(tacotron_run, speech_features, out, progress=False)
+
+
 def deterministic_copy(tacotron_run: Path, out: Path) -> Path:
     """``tacotron_run``'s weights as an export whose prenet keeps no dropout, so its output has no random draw."""
     from safetensors.torch import save_file

@@ -12,6 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR", help="features folder to write (items already there are kept)")
     parser.add_argument("--batch-size", type=int, default=16, help="items per teacher-forced pass (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prenet dropout (default 0)")
+    parser.add_argument("--with-recordings", action="store_true",
+                        help="also keep every item with its recorded mel, as ID-rec, to train a vocoder on both")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -22,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size: expected a positive integer, got {args.batch_size}")
     done = write_gta_features(args.tacotron, args.features, args.out_dir, batch_size=args.batch_size,
-                              seed=args.seed, progress=not args.quiet)
+                              seed=args.seed, progress=not args.quiet,
+                              with_recordings=args.with_recordings)
     print(f"{args.out_dir}: {done} ground-truth-aligned mels written")
     return 0

@@ -4,7 +4,9 @@ Tacotron 2 trained its WaveNet on such mels (Shen et al. 2018, section 3.2): eac
 aligned with the real audio, so a model that maps mel to audio (or to a linear spectrogram) learns
 to undo the Tacotron's smoothing. The new folder holds ``mels/`` of the same shapes as the source's,
 a copy of its manifest, and a link to its ``audio/``, so every dataset that reads a features folder
-reads this one too.
+reads this one too. With ``with_recordings`` the folder also holds every item a second time with its
+recorded mel, as ``ID-rec`` (its ``audio/`` then links file by file): a vocoder trained on it learns the
+Tacotron's mels without forgetting the recordings'.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ..io import atomic_save_npy, atomic_write_text
 
 GTA_KEY = "gta"  # manifest key naming the Tacotron that made the mels
 SETTINGS = "gta.json"  # written first: which Tacotron's mels an interrupted run was writing
+RECORDED = "-rec"  # id suffix of an item's twin that keeps the recorded mel (with_recordings)
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -33,7 +36,8 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 @torch.no_grad()
 def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: str | Path,
-                       batch_size: int = 16, seed: int = 0, progress: bool = True) -> int:
+                       batch_size: int = 16, seed: int = 0, progress: bool = True,
+                       with_recordings: bool = False) -> int:
     """Write the teacher-forced post-net mels of every item of ``features_dir`` into ``out_dir``.
 
     Items whose mel file is already there are kept, so an interrupted run resumes; a folder begun
@@ -44,11 +48,12 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
             features with the same audio settings.
         batch_size: items per teacher-forced pass (grouped by length).
         seed: seeds the prenet dropout, which stays on as at inference.
+        with_recordings: also keep each item with its recorded mel, as ``ID-rec`` in the same split.
     Returns:
         The number of mels this call computed.
     Raises:
         DataError: ``tacotron`` is not a Tacotron, its audio or text settings differ from the features',
-            or ``out_dir`` holds the mels of other weights.
+            or ``out_dir`` holds the mels of other weights or was written with the other ``with_recordings``.
     """
     from tqdm import tqdm
 
@@ -69,6 +74,8 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     out = Path(out_dir)
     made_by = {"tacotron": str(Path(tacotron).resolve()), "weights": weights_digest(model),
                "source": str(features.root.resolve())}
+    if with_recordings:
+        made_by["with_recordings"] = True
     if (out / SETTINGS).is_file():
         try:
             earlier = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
@@ -77,15 +84,26 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
         if earlier.get("weights") != made_by["weights"] or earlier.get("source") != made_by["source"]:
             raise DataError(f"{out}: holds the mels of other Tacotron weights or features ({earlier.get('tacotron')}, "
                             f"{earlier.get('source')}); write to a new folder")
+        if earlier.get("with_recordings", False) != with_recordings:
+            raise DataError(f"{out}: was written {'without' if with_recordings else 'with'} the recordings' mels; "
+                            "write to a new folder")
     elif out.exists() and any(out.iterdir()):
         raise DataError(f"{out}: not empty and not a folder of ground-truth-aligned mels; write to a new folder")
     atomic_write_text(out / SETTINGS, json.dumps(made_by, indent=1))
     (out / "mels").mkdir(parents=True, exist_ok=True)
     audio_link = out / "audio"
-    if not audio_link.exists():
-        os.symlink(features.root.resolve() / "audio", audio_link, target_is_directory=True)
     manifest = json.loads(features.manifest_path.read_text(encoding="utf-8"))
     manifest[GTA_KEY] = made_by
+    if with_recordings:  # each item twice: ID (the Tacotron's mel) and ID-rec (the recorded one), one audio
+        audio_link.mkdir(exist_ok=True)
+        for item in features.items():
+            for name, target in ((f"{item.id}.npy", features.audio_path(item.id)),
+                                 (f"{item.id}{RECORDED}.npy", features.audio_path(item.id))):
+                _link(target, audio_link / name)
+            _link(features.mel_path(item.id), out / "mels" / f"{item.id}{RECORDED}.npy")
+        manifest["items"] = [twin for raw in manifest["items"] for twin in (raw, raw | {"id": raw["id"] + RECORDED})]
+    elif not audio_link.exists():
+        os.symlink(features.root.resolve() / "audio", audio_link, target_is_directory=True)
 
     data = TextMelDataset(features, split=None)
     todo = [i for i, item in enumerate(data.items) if not (out / "mels" / f"{item.id}.npy").is_file()]
@@ -103,4 +121,10 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     return len(todo)
 
 
-__all__ = ["GTA_KEY", "weights_digest", "write_gta_features"]
+def _link(target: Path, link: Path) -> None:
+    """Make ``link`` a symbolic link to ``target`` (absolute) unless it is one already."""
+    if not link.is_symlink():
+        os.symlink(target.resolve(), link)
+
+
+__all__ = ["GTA_KEY", "RECORDED", "weights_digest", "write_gta_features"]
