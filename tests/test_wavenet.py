@@ -188,3 +188,39 @@ def test_preemphasis_is_modelled_and_undone():
     assert shaped.sum() < plain.sum() and shaped[high].sum() < 0.2 * plain[high].sum()
     with pytest.raises(ConfigError, match="wavenet.preemphasis"):
         load_config(None, ["wavenet.preemphasis=1.0"])
+
+
+def test_conditioning_terms_equal_each_layers_conv_at_sample_rate_and_so_do_their_gradients():
+    model = tiny(encoder_blocks=1, encoder_channels=12, encoder_kernel=3).train()
+    mel = torch.randn(2, 8, 10, requires_grad=True)  # 8 frames of 4 samples and one of context each side
+    terms = model.conditioning_terms(mel, 30, mel_context=1)
+    cond, _ = model.condition(mel, None, mel_context=1)
+    direct = [layer.cond(cond[..., :30]) for layer in model.layers]
+    weights = [torch.randn_like(term) for term in terms]
+    grads = []
+    for outputs in (terms, direct):
+        assert len(outputs) == model.dims.layers
+        loss = sum((out * w).sum() for out, w in zip(outputs, weights))
+        grads.append(torch.autograd.grad(loss, [mel] + [layer.cond.weight for layer in model.layers]))
+    for term, conv in zip(terms, direct):
+        assert term.shape == conv.shape == (2, 32, 30)
+        assert torch.allclose(term, conv, atol=1e-5)
+    for fast, slow in zip(*grads):
+        assert torch.allclose(fast, slow, atol=1e-4, rtol=1e-4)
+
+
+def test_gated_unit_has_autograds_gradient():
+    from wavetron.models.layers import _GatedTanh, gated_tanh
+
+    h = torch.randn(2, 8, 5, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(_GatedTanh.apply, (h,))
+    h = torch.randn(3, 16, 7, requires_grad=True)
+    g = torch.randn(3, 8, 7)
+    a, b = h.chunk(2, dim=1)
+    expected_out = torch.tanh(a) * torch.sigmoid(b)
+    (expected,) = torch.autograd.grad(expected_out, h, g)
+    out = gated_tanh(h)
+    (got,) = torch.autograd.grad(out, h, g)
+    assert torch.equal(out, expected_out) and torch.equal(got, expected)
+    with torch.no_grad():
+        assert torch.equal(gated_tanh(h), expected_out)

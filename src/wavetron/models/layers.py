@@ -117,6 +117,37 @@ class UpsampleNetwork(nn.Module):
         return torch.stack(rows, dim=1)  # (hop, 2m + 1)
 
 
+class _GatedTanh(torch.autograd.Function):
+    """``tanh(h_a) * sigmoid(h_b)`` of ``h = [h_a; h_b]`` (halves of dim 1); the backward pass writes both
+    halves of ``dh`` in place into one tensor (autograd's chunk would concatenate two)."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor) -> torch.Tensor:
+        a, b = h.chunk(2, dim=1)
+        t, s = torch.tanh(a), torch.sigmoid(b)
+        ctx.save_for_backward(t, s)
+        return t * s
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        t, s = ctx.saved_tensors
+        dh = torch.empty((t.shape[0], 2 * t.shape[1]) + t.shape[2:], dtype=grad.dtype, device=grad.device)
+        da, db = dh.chunk(2, dim=1)
+        partial = grad * s  # d/dt of t * s
+        torch.ops.aten.tanh_backward.grad_input(partial, t, grad_input=da)
+        torch.mul(grad, t, out=partial)  # d/ds
+        torch.ops.aten.sigmoid_backward.grad_input(partial, s, grad_input=db)
+        return dh
+
+
+def gated_tanh(h: torch.Tensor) -> torch.Tensor:
+    """WaveNet's gated unit ``(B, 2H, T) -> (B, H, T)``: ``tanh`` of the first half times ``sigmoid`` of the second."""
+    if not h.requires_grad:
+        a, b = h.chunk(2, dim=1)
+        return torch.tanh(a) * torch.sigmoid(b)
+    return _GatedTanh.apply(h)
+
+
 class ResidualLayer(nn.Module):
     """One dilated causal convolution with a gated tanh x sigmoid unit, skip and residual 1x1 outputs.
 
@@ -167,8 +198,7 @@ class ResidualLayer(nn.Module):
             h = h + self.cond(cond)
         if self.glob is not None and glob is not None:
             h = h + self.glob(glob)
-        a, b = h.chunk(2, dim=1)
-        z = torch.tanh(a) * torch.sigmoid(b)
+        z = gated_tanh(h)
         skip = self.skip(z)
         if self.res is None:
             return None, skip

@@ -263,9 +263,12 @@ class WaveNet(nn.Module):
         projected = self.projected_frames(mel)  # (B, L*G, F)
         # window j of the padded frames is centred on frame j: keep the audio's frames only
         windows = F.pad(projected, (m, m)).unfold(-1, 2 * m + 1, 1)[:, :, mel_context:mel_context + frames]
-        terms = torch.matmul(windows, self.upsample.frame_weights().t())  # (B, L*G, frames, hop)
-        B, L = mel.shape[0], self.dims.layers
-        return list(terms.reshape(B, L, -1, frames * hop)[..., :length].unbind(1))
+        weights = self.upsample.frame_weights().t()  # (2m+1, hop)
+        B, G = mel.shape[0], self.dims.gate_channels
+        # one matmul per layer: each layer's gradient then flows back on its own, with no
+        # (B, L*G, T) stack of all of them in the backward pass
+        return [torch.matmul(windows[:, l * G:(l + 1) * G], weights).reshape(B, G, frames * hop)[..., :length]
+                for l in range(self.dims.layers)]
 
     def run(self, x_in: torch.Tensor, cond: torch.Tensor | None, glob: torch.Tensor | None,
             cond_terms: list[torch.Tensor] | None = None) -> torch.Tensor:
