@@ -60,7 +60,7 @@ train() {  # MODEL CONFIG RUN_DIR SHIPPED_WEIGHTS FEATURES THREADS MINUTES [SETT
 # From the shipped weights, the Tacotron goes on at the learning rate its first run ended with (the schedule
 # of configs/voice-tacotron.yaml would start again at 2e-3).
 train tacotron configs/voice-tacotron.yaml "$WORK/tacotron" "$VOICE/tacotron.safetensors" "$WORK/tacotron-features" 1 "$MINUTES" \
-    --set train.lr=1.7e-4 --set train.warmup_steps=0 --set 'train.milestones=[]' &
+    --set train.lr=1.5e-4 --set train.warmup_steps=0 --set 'train.milestones=[]' &
 train wavenet configs/voice-wavenet-excitation.yaml "$WORK/wavenet" "$VOICE/vocoder.safetensors" "$WORK/features" 1 "$MINUTES" &
 wait
 

@@ -97,9 +97,8 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     if with_recordings:  # each item twice: ID (the Tacotron's mel) and ID-rec (the recorded one), one audio
         audio_link.mkdir(exist_ok=True)
         for item in features.items():
-            for name, target in ((f"{item.id}.npy", features.audio_path(item.id)),
-                                 (f"{item.id}{RECORDED}.npy", features.audio_path(item.id))):
-                _link(target, audio_link / name)
+            for name in (item.id, item.id + RECORDED):
+                _link(features.audio_path(item.id), audio_link / f"{name}.npy")
             _link(features.mel_path(item.id), out / "mels" / f"{item.id}{RECORDED}.npy")
         manifest["items"] = [twin for raw in manifest["items"] for twin in (raw, raw | {"id": raw["id"] + RECORDED})]
     elif not audio_link.exists():
