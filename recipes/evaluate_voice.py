@@ -195,14 +195,17 @@ def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: di
     the same system and key; other systems, and keys not measured now (another recogniser's), are kept.
 
     Raises:
-        SystemExit: the file holds rows measured on other sentences, which cannot stand in one table with these.
+        SystemExit: the file holds rows measured on other sentences that are not all measured now (rows of
+            other sentences cannot stand in one table with these).
     """
     path = folder / EVALUATION_FILE
     data = json.loads(path.read_text()) if path.is_file() else {}
     ids = [item.id for item in items]
     if data and data.get("sentence_ids") != ids:
-        sys.exit(f"{path}: measured on other sentences; re-measure every system (leave out --vocoders and "
-                 f"--limit) or move the file away")
+        if not set(data.get("systems", {})) - {"reference"} <= set(means):
+            sys.exit(f"{path}: measured on other sentences; re-measure every system (leave out --vocoders) "
+                     f"or move the file away")
+        data = {}  # every system measured anew, on these sentences: nothing of the old record stays
     first = next(system for system in means if system.startswith("tts-"))
     systems = data.get("systems", {})
     reference = {key.replace("_ref", ""): value for key, value in means[first].items() if "_ref" in key}

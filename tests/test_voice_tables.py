@@ -73,3 +73,9 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     assert data["asr"] == {"whisper": "tiny.en", "pocketsphinx": "5"} and data["alignment"] == {"focus": 0.7}
     with pytest.raises(SystemExit, match="other sentences"):
         recipe.record(tmp_path, again, {}, {}, items[:2], asr, 1)
+    # Every system measured anew on other sentences replaces the whole record.
+    path = recipe.record(tmp_path, first, rtf, {}, items[:2], asr, 1)
+    data = json.loads(path.read_text())
+    assert data["sentences"] == 2 and data["sentence_ids"] == ["S0", "S1"] and data["alignment"] == {}
+    assert data["systems"]["tts-wavenet"] == {"means": {"wer_whisper": 0.5, "mcd": 6.0}, "rtf": 0.3}
+    assert data["systems"]["reference"]["means"] == {"wer_whisper": 0.02}
