@@ -18,6 +18,10 @@ def test_yaml_and_overrides(tmp_path):
     assert config.audio.f_max == 7600.0 and isinstance(config.audio.f_max, float)
     assert config.audio.hop_length == 200
     assert config.text.phonemes is True
+    config = load_config(None, ["train.lr=3e-4", "train.min_lr=1E-6"])  # YAML 1.1 reads these as strings
+    assert (config.train.lr, config.train.min_lr) == (3e-4, 1e-6)
+    with pytest.raises(ConfigError, match="train.lr: expected float"):
+        load_config(None, ["train.lr=3e"])
 
 
 def test_round_trip(tmp_path):
