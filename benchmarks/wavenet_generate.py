@@ -207,7 +207,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cached-samples", type=int, default=1000)
     parser.add_argument("--fast-samples", type=int, default=11025)
-    parser.add_argument("--train-steps", type=int, default=3)
+    parser.add_argument("--train-steps", type=int, default=3, help="0: no training-step rows")
     parser.add_argument("--threads", type=int, default=2, help="threads of the batched, folded and training rows")
     args = parser.parse_args()
 
@@ -226,6 +226,8 @@ def main() -> None:
               f"{model.dims.residual_channels}/{model.dims.gate_channels}/{model.dims.skip_channels} channels, "
               f"receptive field {model.receptive_field}; {flops / 1e6:.2f} MFLOP per sample")
         print_rows(rows, flops, RATE, peaks, cpu_peak, args.threads)
+        if not args.train_steps:
+            continue
         steps = train_step_times(name, args.train_steps, args.threads)
         print(f"training step (8 x 2048 samples, {args.threads} thread(s)): fp32 {steps['fp32'] * 1e3:.0f} ms, "
               f"bf16 autocast {steps['bf16'] * 1e3:.0f} ms ({steps['fp32'] / steps['bf16']:.2f}x)")
