@@ -252,6 +252,33 @@ def test_inference_is_reproducible_with_a_seed_and_varies_without():
     assert not torch.allclose(first, other)  # prenet dropout stays on at inference
 
 
+def test_attention_window_keeps_each_step_near_the_last_peak():
+    model = tiny_model(max_decoder_steps=12).eval()
+    torch.nn.init.constant_(model.decoder.stop_projection.bias, -20.0)
+    model.decoder.prenet.dropout = 0.0
+    tokens, lengths = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [15, 16, 17, 18, 19, 0, 0, 0, 0, 0]]), \
+        torch.tensor([10, 5])
+    with torch.no_grad():  # an attention that jumps: energies dominated by each token's own key
+        model.decoder.attention.memory.weight.normal_(std=10.0)
+        model.decoder.attention.score.weight.normal_(std=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        free = model.infer(tokens, lengths)
+        near = model.infer(tokens, lengths, attention_window=[1, 2])
+        again = tiny_model(max_decoder_steps=12, attention_window=[1, 2]).eval()
+    peaks = near.alignments.argmax(-1)  # (B, steps)
+    steps = peaks.diff(dim=1, prepend=torch.zeros(2, 1, dtype=torch.long))
+    assert ((steps >= -1) & (steps <= 2)).all()
+    assert (near.alignments[1, :, 5:] == 0).all()  # padding stays out
+    free_steps = free.alignments.argmax(-1).diff(dim=1)
+    assert ((free_steps < -1) | (free_steps > 2)).any()  # without the window this attention jumps
+    assert again.config.attention_window == [1, 2]
+    with pytest.raises(ConfigError, match="tacotron.attention_window"):
+        tiny_config(attention_window=[1])
+    with pytest.raises(ConfigError, match="tacotron.attention_window"):
+        tiny_config(attention_window=[1, 0])
+
+
 def test_inference_rejects_empty_input():
     model = tiny_model().eval()
     with pytest.raises(ValueError, match="at least one token"):

@@ -268,6 +268,9 @@ class TacotronConfig:
     guided_attention_decay_steps: int = 5000  # the weight halves every this many training steps
     stop_threshold: float = 0.5
     max_decoder_steps: int = 1000  # inference guard (decoder steps, each reduction_factor frames)
+    # Inference only: [back, forward] tokens around the last alignment peak that attention may look at
+    # (ESPnet's attention constraint); it cannot skip ahead or fall back. Empty: unconstrained.
+    attention_window: list[int] = field(default_factory=list)
     # Share of decoder steps fed the model's own previous frame instead of the recording's in training
     # (parallel scheduled sampling, Duckworth et al. 2019: a teacher-forced pass without gradient makes
     # the frames, a second pass learns from inputs mixed from both); 0 is plain teacher forcing.
@@ -299,6 +302,13 @@ class TacotronConfig:
         _check(self.guided_attention_sigma > 0, "tacotron.guided_attention_sigma", "a positive number",
                self.guided_attention_sigma)
         _check(0 < self.stop_threshold < 1, "tacotron.stop_threshold", "a number in (0, 1)", self.stop_threshold)
+        _check_window(self.attention_window, "tacotron.attention_window")
+
+
+def _check_window(window, name: str) -> None:
+    _check(len(window) == 0 or (len(window) == 2 and all(isinstance(v, int) for v in window)
+                                and window[0] >= 0 and window[1] >= 1), name,
+           "[] or [back >= 0, forward >= 1] (tokens)", window)
 
 
 @dataclass

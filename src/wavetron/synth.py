@@ -117,7 +117,8 @@ class Synthesizer:
             spectra Griffin-Lim inverts instead of the mel filterbank's pseudo-inverse; ``"auto"`` (the
             default): the shipped voice's with the shipped Tacotron, none with any other; None: none.
             Used only when Griffin-Lim vocodes.
-        max_decoder_steps, stop_threshold: override the Tacotron config's inference guard and threshold.
+        max_decoder_steps, stop_threshold, attention_window: override the Tacotron config's inference
+            guard, threshold and attention window (``[back, forward]`` tokens; ``[]``: none).
         seed: seeds the prenet dropout and the vocoder's sampling.
         pause: seconds of silence between sentences.
         text_config: the text front end, when ``tacotron`` is a module (a checkpoint carries its own).
@@ -131,7 +132,8 @@ class Synthesizer:
                  device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
-                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float = 0.0) -> None:
+                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float = 0.0,
+                 attention_window: list[int] | None = None) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -166,6 +168,11 @@ class Synthesizer:
             check_audio_settings(self.audio, converter_audio, str(tacotron), str(mel2linear))
         self.batch_size, self.griffin_lim_iters = batch_size, griffin_lim_iters
         self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
+        if attention_window is not None:
+            from .config import _check_window
+
+            _check_window(list(attention_window), "attention_window")
+        self.attention_window = attention_window
         self.seed, self.pause = seed, pause
         self.fold_frames, self.fold_overlap = fold_frames, fold_overlap
         if not 0.0 <= sharpen < 1.0:
@@ -240,7 +247,8 @@ class Synthesizer:
             warnings.simplefilter("ignore", RuntimeWarning)  # reported once per call, by synthesize_sentences
             started = time.perf_counter()
             result = self.tacotron.infer(tokens, lengths, speakers, stop_threshold=self.stop_threshold,
-                                         max_decoder_steps=self.max_decoder_steps, seed=self.seed)
+                                         max_decoder_steps=self.max_decoder_steps, seed=self.seed,
+                                         attention_window=self.attention_window)
         steps = [math.ceil(int(n) / self.tacotron.r) for n in result.lengths.tolist()]  # before time_scale
         if speed != 1.0:
             result = time_scale(result, speed)

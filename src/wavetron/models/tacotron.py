@@ -223,14 +223,14 @@ class Tacotron(nn.Module):
     @torch.no_grad()
     def infer(self, tokens: Tensor, token_lengths: Tensor | None = None, speakers: Tensor | None = None,
               stop_threshold: float | None = None, max_decoder_steps: int | None = None,
-              seed: int | None = None) -> TacotronInference:
+              seed: int | None = None, attention_window: list[int] | None = None) -> TacotronInference:
         """Synthesise mels from token ids, a batch at a time.
 
         Args:
             tokens: ``(B, L)`` long, padded with 0 (or ``(L,)`` for one sentence).
             token_lengths: ``(B,)``; all ``L`` when None.
             speakers: ``(B,)`` speaker indices (multi-speaker models; 0 when None).
-            stop_threshold, max_decoder_steps: override the config's.
+            stop_threshold, max_decoder_steps, attention_window: override the config's (``[]``: no window).
             seed: seeds the prenet dropout (kept on at inference) for reproducible output.
         Returns:
             TacotronInference; the decoder warns (RuntimeWarning) when it hits the step limit.
@@ -243,11 +243,12 @@ class Tacotron(nn.Module):
             raise ValueError("every sentence needs at least one token")
         threshold = self.config.stop_threshold if stop_threshold is None else stop_threshold
         limit = self.config.max_decoder_steps if max_decoder_steps is None else max_decoder_steps
+        window = self.config.attention_window if attention_window is None else attention_window
         rng = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
         with rng:
             if seed is not None:
                 torch.manual_seed(seed)
-            out = self.decoder.infer(self.encode(tokens, token_lengths, speakers), threshold, limit)
+            out = self.decoder.infer(self.encode(tokens, token_lengths, speakers), threshold, limit, window=window)
         mask = lengths_mask(out.lengths, out.frames.shape[-1]).unsqueeze(1)
         frames = out.frames.masked_fill(~mask, self.pad_value)
         post = self._postnet(out.frames, out.lengths)

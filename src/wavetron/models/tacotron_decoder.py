@@ -19,7 +19,7 @@ every call (cheap), so optimisers, EMA and checkpoints see ordinary modules.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -254,12 +254,14 @@ class Decoder(nn.Module):
 
     @torch.no_grad()
     def infer(self, memory: AttentionMemory, stop_threshold: float = 0.5, max_steps: int = 1000,
-              min_steps: int = 0) -> DecoderOutput:
+              min_steps: int = 0, window: tuple[int, int] | list[int] = ()) -> DecoderOutput:
         """Free-running decoding until every item's stop token fires or ``max_steps`` is reached.
 
         Items that finish keep being computed (they share the batch's matmuls) but their length is
         fixed at the step whose stop probability first passed ``stop_threshold``. Hitting
-        ``max_steps`` warns (RuntimeWarning) and returns what was decoded.
+        ``max_steps`` warns (RuntimeWarning) and returns what was decoded. ``window`` ``(back, forward)``:
+        each step attends only to the tokens from ``back`` before to ``forward`` after the previous
+        step's most attended one (empty: all tokens).
         """
         batch = memory.values.shape[0]
         fused = self._fused()
@@ -269,10 +271,16 @@ class Decoder(nn.Module):
                              device=memory.values.device)
         finished = torch.zeros(batch, dtype=torch.bool, device=memory.values.device)
         frames, stops, alignments = [], [], []
+        positions = torch.arange(memory.values.shape[1], device=memory.values.device)
         for t in range(max_steps):
             h1, context = state[0], state[4]
             gates1 = torch.addmm(fused.rnn1_bias, torch.cat((self.prenet(frame), context, h1), 1), fused.rnn1_full)
-            state, out, weights = self._step(gates1, state, fused, memory, None)
+            step_memory = memory
+            if window:  # the peak itself is a real token, so no row is masked whole
+                offset = positions - state[5].argmax(1, keepdim=True)  # (B, L)
+                outside = (offset < -window[0]) | (offset > window[1])
+                step_memory = replace(memory, mask_bias=memory.mask_bias.masked_fill(outside, float("-inf")))
+            state, out, weights = self._step(gates1, state, fused, step_memory, None)
             step_frames = self.frame_projection(out)  # (B, r * n_mels)
             stop = self.stop_projection(out).squeeze(1)  # (B,)
             frames.append(step_frames)
