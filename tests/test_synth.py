@@ -89,6 +89,19 @@ def test_synthesizer_batches_sentences_in_order_with_a_wavenet(tacotron_run, tmp
     assert audio.dtype == np.float32 and np.abs(audio).max() <= 1.0
 
 
+def test_synthesizer_passes_its_attention_window_to_the_tacotron(tacotron_run, monkeypatch):
+    synth = Synthesizer(tacotron=tacotron_run, vocoder="griffin-lim", max_decoder_steps=4, attention_window=[0, 2])
+    seen = []
+    infer = synth.tacotron.infer
+    monkeypatch.setattr(synth.tacotron, "infer", lambda *a, **k: seen.append(k["attention_window"]) or infer(*a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        synth.synthesize("A cat.")
+    assert seen == [[0, 2]]
+    with pytest.raises(ConfigError, match="attention_window"):
+        Synthesizer(tacotron=tacotron_run, vocoder="griffin-lim", attention_window=[3])
+
+
 def test_vocoder_with_other_audio_settings_is_refused(tacotron_run, tmp_path, capsys):
     vocoder = wavenet_export(tmp_path / "other.safetensors", audio={"n_mels": 40})
     with pytest.raises(ConfigError, match=r"audio\.n_mels=40.*audio\.n_mels=80"):

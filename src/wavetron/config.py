@@ -302,10 +302,10 @@ class TacotronConfig:
         _check(self.guided_attention_sigma > 0, "tacotron.guided_attention_sigma", "a positive number",
                self.guided_attention_sigma)
         _check(0 < self.stop_threshold < 1, "tacotron.stop_threshold", "a number in (0, 1)", self.stop_threshold)
-        _check_window(self.attention_window, "tacotron.attention_window")
+        check_attention_window(self.attention_window, "tacotron.attention_window")
 
 
-def _check_window(window, name: str) -> None:
+def check_attention_window(window, name: str) -> None:
     _check(len(window) == 0 or (len(window) == 2 and all(isinstance(v, int) for v in window)
                                 and window[0] >= 0 and window[1] >= 1), name,
            "[] or [back >= 0, forward >= 1] (tokens)", window)

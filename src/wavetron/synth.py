@@ -169,9 +169,9 @@ class Synthesizer:
         self.batch_size, self.griffin_lim_iters = batch_size, griffin_lim_iters
         self.max_decoder_steps, self.stop_threshold = max_decoder_steps, stop_threshold
         if attention_window is not None:
-            from .config import _check_window
+            from .config import check_attention_window
 
-            _check_window(list(attention_window), "attention_window")
+            check_attention_window(list(attention_window), "attention_window")
         self.attention_window = attention_window
         self.seed, self.pause = seed, pause
         self.fold_frames, self.fold_overlap = fold_frames, fold_overlap
