@@ -277,6 +277,8 @@ def test_attention_window_keeps_each_step_near_the_last_peak():
         tiny_config(attention_window=[1])
     with pytest.raises(ConfigError, match="tacotron.attention_window"):
         tiny_config(attention_window=[1, 0])
+    with pytest.raises(ConfigError, match="attention_window"):
+        model.infer(tokens, lengths, attention_window=[2])
 
 
 def test_inference_rejects_empty_input():

@@ -43,8 +43,9 @@ MAX_WER_WAVENET = 0.4
 MAX_MEL_L1_WAVENET = 0.5
 # Copy synthesis (`wavetron vocode --fold 64`) of festival's COPY_SENTENCE through the WaveNet: PESQ 1.815,
 # STOI 0.920, WER 0.111 (1 of 9 words), mel 0.522 from the recording's (19,254 steps: PESQ 1.616, STOI 0.908);
-# a random WaveNet: PESQ 1.032, STOI 0.619, WER 0.333, mel 4.85; the excitation WaveNet of 6,767 steps: PESQ 1.304, STOI 0.884, WER 0.111,
-# mel 0.672; the plain WaveNet before it: PESQ 1.155, STOI 0.801, WER 0.222, mel 0.857.
+# a random WaveNet: PESQ 1.032, STOI 0.619, WER 0.333, mel 4.85; the excitation WaveNet of 6,767 steps:
+# PESQ 1.304, STOI 0.884, WER 0.111, mel 0.672; the plain WaveNet before it: PESQ 1.155, STOI 0.801,
+# WER 0.222, mel 0.857.
 MIN_COPY_PESQ = 1.4
 MIN_COPY_STOI = 0.86
 MAX_COPY_WER = 0.35

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import AudioConfig, Config, TacotronConfig
+from ..config import AudioConfig, Config, TacotronConfig, check_attention_window
 from .attention import AttentionMemory, alignment_scores, guided_attention_loss, lengths_mask
 from .tacotron_decoder import Decoder
 from .tacotron_layers import LinearPostnet, Postnet, Tacotron1Encoder, Tacotron2Encoder
@@ -243,6 +243,8 @@ class Tacotron(nn.Module):
             raise ValueError("every sentence needs at least one token")
         threshold = self.config.stop_threshold if stop_threshold is None else stop_threshold
         limit = self.config.max_decoder_steps if max_decoder_steps is None else max_decoder_steps
+        if attention_window is not None:
+            check_attention_window(list(attention_window), "attention_window")
         window = self.config.attention_window if attention_window is None else attention_window
         rng = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
         with rng:
