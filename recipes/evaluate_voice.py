@@ -2,13 +2,14 @@
 
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
                                      [--vocoders wavenet,griffinlim,mel2linear] [--asr both] [--asr-model DIR]
-                                     [--record] [--write-card]
+                                     [--sharpen X] [--record] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 
 - ``reference``: the held-out recordings as the models saw them (trimmed, peak-normalised);
-- ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does);
+- ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does), sampling with
+  the voice card's ``sharpen`` (or ``--sharpen``);
 - ``tts-griffinlim``: the same mels through Griffin-Lim (the mel filterbank's pseudo-inverse);
 - ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
 - ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
@@ -115,9 +116,9 @@ def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) ->
 
 
 def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int,
-                    mel2linear=None) -> tuple[float, float]:
-    """Each reference's mel through ``vocoder`` (a WaveNet, or None for Griffin-Lim, through ``mel2linear``
-    when given) into ``folder``."""
+                    mel2linear=None, sharpen: float = 0.0) -> tuple[float, float]:
+    """Each reference's mel through ``vocoder`` (a WaveNet sampling with ``sharpen``, or None for Griffin-Lim,
+    through ``mel2linear`` when given) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
     rate = features.audio_config.sample_rate
@@ -128,7 +129,7 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
         began = _cpu_seconds()
         if vocoder is not None:
             with torch.no_grad():
-                waves = generate_folded_batch(vocoder, mels, threads=threads)
+                waves = generate_folded_batch(vocoder, mels, threads=threads, sharpen=sharpen)
         elif mel2linear is not None:
             waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config) for mel in mels]
         else:
@@ -171,10 +172,10 @@ def _wers(values: dict) -> str:
     return " / ".join(f"{name} {values[key]:.2f}" for name, key in named if key in values)
 
 
-def write_card(folder: Path, means: dict) -> None:
+def write_card(folder: Path, means: dict, sharpen: float = 0.0) -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
     WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
-    has one and it lowers the held-out WER."""
+    has one and it lowers the held-out WER. ``sharpen``: what the WaveNet rows were measured with."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
         extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
@@ -186,13 +187,15 @@ def write_card(folder: Path, means: dict) -> None:
     better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
     why = (f"held-out WER ({_wers(wavenet)}) with the WaveNet, ({_wers(griffin)}) with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
-    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "why": why}
+    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpen, "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
-def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int) -> Path:
+def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int,
+           sharpen: float = 0.0) -> Path:
     """Merge the measured systems into ``folder/evaluation.json``: the values measured now replace those of
-    the same system and key; other systems, and keys not measured now (another recogniser's), are kept.
+    the same system and key; other systems, and keys not measured now (another recogniser's), are kept. The
+    WaveNet rows measured now note the ``sharpen`` they were sampled with, unless it is 0 (plain sampling).
 
     Raises:
         SystemExit: the file holds rows measured on other sentences that are not all measured now (rows of
@@ -214,6 +217,8 @@ def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: di
         old = systems.get(system, {})
         measured = {key: value for key, value in values.items() if "_ref" not in key}
         systems[system] = {"means": old.get("means", {}) | measured, "rtf": rtf.get(system, old.get("rtf"))}
+        if system.endswith("-wavenet") and sharpen:
+            systems[system]["sharpen"] = sharpen
     order = ["reference"] + [f"{kind}-{name}" for kind in ("tts", "copy") for name in VOCODERS]
     data = {"sentences": len(ids), "threads": threads, "asr": data.get("asr", {}) | asr,
             "alignment": alignment or data.get("alignment", {}),
@@ -272,6 +277,8 @@ def main() -> None:
     parser.add_argument("--write-card", action="store_true",
                         help="record in the voice's voice.json which vocoder measured better (its default); "
                              "implies --record")
+    parser.add_argument("--sharpen", type=float, metavar="X",
+                        help="the WaveNet's sharpening of voiced frames, in [0, 1) (default: the voice card's)")
     parser.add_argument("--vocoders", default=",".join(VOCODERS),
                         help="comma-separated systems to measure, of " + ", ".join(VOCODERS) + " (default all)")
     args = parser.parse_args()
@@ -283,6 +290,9 @@ def main() -> None:
         parser.error("--write-card compares every vocoder: leave out --vocoders")
     out = args.out or args.work / "evaluation"
     voice = default_voice(args.voice) if args.voice else default_voice()
+    sharpen = voice.sharpen if args.sharpen is None else args.sharpen
+    if not 0.0 <= sharpen < 1.0:
+        parser.error(f"--sharpen {sharpen}: expected a value in [0, 1)")
     features = FeatureSet(args.work / "features")
     items = features.items("val")[: args.limit]
     write_references(features, items, out / "reference")
@@ -291,7 +301,7 @@ def main() -> None:
     mel2linear = voice.tacotron.parent / MEL2LINEAR_FILE  # measured whether or not the card enables it
     synthesizers = {}
     if "wavenet" in vocoders:
-        synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder)
+        synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=sharpen)
     if "griffinlim" in vocoders:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None)
     if "mel2linear" in vocoders and mel2linear.is_file():
@@ -310,7 +320,7 @@ def main() -> None:
             metrics = TTS_METRICS + ("" if jobs else ",wer_ref")
             jobs[f"tts-{name}"] = pool.submit(score, out, f"tts-{name}", metrics, args.asr, args.asr_model, None)
             speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder,
-                                                    threads, synthesizer.mel2linear)
+                                                    threads, synthesizer.mel2linear, synthesizer.sharpen)
             # Copy synthesis keeps the mel's frames: its true lag is within a hop of 0.
             jobs[f"copy-{name}"] = pool.submit(score, out, f"copy-{name}", COPY_METRICS, args.asr, args.asr_model,
                                                hop)
@@ -320,12 +330,12 @@ def main() -> None:
     table = summary_table(means, speed, voice, items, threads, alignment)
     if args.record or args.write_card:
         path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
-                      threads)
+                      threads, sharpen)
         print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
     if args.write_card:
         # From the merged record, so the card names every recogniser measured, now or before.
         systems = json.loads(path.read_text())["systems"]
-        write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()})
+        write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))

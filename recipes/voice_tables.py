@@ -47,6 +47,11 @@ def _cell(values: dict, key: str, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+def _sharpened(row: dict) -> str:
+    """A WaveNet row's sampling, when it sharpened its voiced frames (evaluate_voice.py notes it)."""
+    return f", voiced frames sharpened {row['sharpen']:g}" if row.get("sharpen") else ""
+
+
 def default_system(card: dict) -> str:
     """The text-to-speech system the voice speaks with by default, from its voice.json."""
     if card.get("vocoder") == "wavenet":
@@ -63,6 +68,7 @@ def quality_table(evaluation: dict, card: dict) -> str:
         if name not in systems:
             continue
         row = systems[name]
+        label += _sharpened(row)
         cells = [_cell(row["means"], key, decimals) for key, _, decimals in QUALITY_COLUMNS]
         if name == default:
             label += " (the default)"
@@ -93,7 +99,7 @@ def vocoder_table(evaluation: dict, card: dict) -> str:
             wers.append(f"{said} ({'; '.join(beside)})" if said and beside else said)
         cells = [_cell(copy["means"], "pesq", 2), _cell(copy["means"], "stoi", 3), _cell(copy["means"], "mcd", 2),
                  *wers, _cell(copy, "rtf", 3), training]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label}{_sharpened(copy)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

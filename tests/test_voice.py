@@ -221,6 +221,26 @@ def test_griffin_lim_inverts_through_the_shipped_mel2linear_network(voice, griff
         assert ratio > MIN_CEPSTRAL_PEAK_RATIO, (sentence.text, ratio)
 
 
+def test_the_voice_card_sets_how_the_wavenet_sharpens_its_voiced_frames(voice, tmp_path):
+    from wavetron.commands.vocode import voice_sharpen
+    from wavetron.serve.engine import load_voice
+
+    shipped = Synthesizer(vocoder=voice.vocoder)
+    assert shipped.sharpen == voice.sharpen  # the voice's own WaveNet samples as its card says
+    assert Synthesizer(vocoder=voice.vocoder, sharpen=0.2).sharpen == 0.2
+    folder = tmp_path / "voice"
+    shutil.copytree(VOICE_DIR, folder)
+    (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": 0.45}')
+    assert default_voice(folder).sharpen == 0.45
+    assert load_voice("v", folder).prototypes["wavenet"].sharpen == 0.45  # the server's WaveNet too
+    assert voice_sharpen(str(folder / "vocoder.safetensors")) == 0.45  # and wavetron vocode's default
+    assert Synthesizer(vocoder=folder / "vocoder.safetensors").sharpen == 0.0  # not the shipped voice's WaveNet
+    for bad in ('1.0', '-0.1', '"high"', 'true'):
+        (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": %s}' % bad)
+        with pytest.raises(DataError, match=r"voice.json: sharpen: expected a number in \[0, 1\)"):
+            default_voice(folder)
+
+
 def cepstral_peak(magnitude: torch.Tensor, rate: int = 16000) -> float:
     """Mean over frames of the real cepstrum's peak at pitch quefrencies (2.5-12.5 ms), over its mean there."""
     cepstrum = torch.fft.irfft(magnitude.clamp_min(1e-5).log(), dim=0).abs()  # (n_fft, frames)

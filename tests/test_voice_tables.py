@@ -62,12 +62,17 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     # The WaveNet re-measured alone, and PocketSphinx added to its rows; its RTF not re-measured.
     again = {"tts-wavenet": {"wer_whisper": 0.3, "wer": 0.6, "wer_ref_whisper": 0.03, "mcd": 5.5},
              "copy-wavenet": {"wer_whisper": 0.25, "pesq": 1.6}}
-    path = recipe.record(tmp_path, again, {"copy-wavenet": 0.1}, {}, items, {"pocketsphinx": "5"}, 1)
+    path = recipe.record(tmp_path, again, {"copy-wavenet": 0.1}, {}, items, {"pocketsphinx": "5"}, 1, sharpen=0.5)
     data = json.loads(path.read_text())
     systems = data["systems"]
     assert list(systems) == ["reference", "tts-wavenet", "tts-griffinlim", "copy-wavenet", "copy-griffinlim"]
-    assert systems["tts-wavenet"] == {"means": {"wer_whisper": 0.3, "mcd": 5.5, "wer": 0.6}, "rtf": 0.3}
-    assert systems["copy-wavenet"] == {"means": {"wer_whisper": 0.25, "pesq": 1.6}, "rtf": 0.1}
+    # the WaveNet rows note how they sampled; the tables label them so
+    assert systems["tts-wavenet"] == {"means": {"wer_whisper": 0.3, "mcd": 5.5, "wer": 0.6}, "rtf": 0.3,
+                                      "sharpen": 0.5}
+    assert systems["copy-wavenet"] == {"means": {"wer_whisper": 0.25, "pesq": 1.6}, "rtf": 0.1, "sharpen": 0.5}
+    tables = _recipe("voice_tables")
+    assert "WaveNet, voiced frames sharpened 0.5 (the default) |" in tables.quality_table(data, {"vocoder": "wavenet"})
+    assert "`vocoder.safetensors`), voiced frames sharpened 0.5 |" in tables.vocoder_table(data, {})
     assert systems["tts-griffinlim"] == {"means": {"wer_whisper": 0.2, "mcd": 5.0}, "rtf": 0.06}
     assert systems["reference"]["means"] == {"wer_whisper": 0.03}
     assert data["asr"] == {"whisper": "tiny.en", "pocketsphinx": "5"} and data["alignment"] == {"focus": 0.7}

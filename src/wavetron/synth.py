@@ -125,14 +125,15 @@ class Synthesizer:
         fold_frames, fold_overlap: the WaveNet vocodes every sentence in segments of ``fold_frames``
             frames overlapping by ``fold_overlap``, all generated as one batch on all CPU threads.
         sharpen: in [0, 1); the WaveNet samples voiced frames at temperature ``1 - sharpen * voicing``
-            (:func:`wavetron.generate.generate`); 0 is plain sampling.
+            (:func:`wavetron.generate.generate`); 0 is plain sampling. None (the default): the voice card's
+            value with the shipped voice's own WaveNet, 0 with any other.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
                  device: str = "cpu", batch_size: int = 8, griffin_lim_iters: int = 60,
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
-                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float = 0.0,
+                 fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float | None = None,
                  attention_window: list[int] | None = None) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
@@ -142,6 +143,9 @@ class Synthesizer:
             tacotron = voice.tacotron
         if isinstance(vocoder, str) and vocoder == AUTO:
             vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
+        if sharpen is None:
+            own = voice is not None and isinstance(vocoder, (str, Path)) and Path(vocoder).resolve() == voice.vocoder.resolve()
+            sharpen = voice.sharpen if own else 0.0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
             mel2linear = voice.mel2linear if voice is not None else None
         self.device = device

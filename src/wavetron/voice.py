@@ -20,7 +20,8 @@ VOICE_DIR = Path(__file__).resolve().parent / "voices" / "default"
 TACOTRON_FILE = "tacotron.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
 MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts its spectra
-# {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "why": "..."}: what measured better
+# {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "sharpen": X, "why": "..."}: what measured
+# better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain sampling)
 CARD_FILE = "voice.json"
 
 
@@ -33,6 +34,7 @@ class Voice:
     default_vocoder: str = "wavenet"  # or "griffin-lim", when the voice's WaveNet measures worse
     why: str = ""
     mel2linear: Path | None = None  # the mel -> linear network Griffin-Lim inverts through, if the voice has one
+    sharpen: float = 0.0  # the WaveNet's sampling of voiced frames (wavetron.generate.generate); 0: plain
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -59,8 +61,11 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     use_mel2linear = card.get("mel2linear", True)
     if not isinstance(use_mel2linear, bool):
         raise DataError(f"{folder / CARD_FILE}: mel2linear: expected true or false, got {use_mel2linear!r}")
+    sharpen = card.get("sharpen", 0.0)
+    if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
+        raise DataError(f"{folder / CARD_FILE}: sharpen: expected a number in [0, 1), got {sharpen!r}")
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
-                 mel2linear if use_mel2linear and mel2linear.is_file() else None)
+                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen))
 
 
 def is_default(path: str | Path | None) -> bool:

@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-decoder-steps", type=int, help="step limit per sentence (default: the model's)")
     parser.add_argument("--griffin-lim-iters", type=int, default=60, help="Griffin-Lim iterations (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prenet dropout and vocoder sampling")
-    parser.add_argument("--sharpen", type=float, default=0.0, metavar="X",
+    parser.add_argument("--sharpen", type=float, default=None, metavar="X",
                         help="WaveNet vocoder: lower the temperature of voiced frames to 1 - X * voicing, X in "
-                             "[0, 1) (default 0: plain sampling)")
+                             "[0, 1) (default: the voice card's with the shipped WaveNet, else 0: plain sampling)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 

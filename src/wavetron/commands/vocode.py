@@ -23,9 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "relative); auto uses float16 only where lossless (a float16 export) and measured "
                              "faster on this CPU")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 is argmax")
-    parser.add_argument("--sharpen", type=float, default=0.0, metavar="X",
+    parser.add_argument("--sharpen", type=float, default=None, metavar="X",
                         help="lower the temperature of voiced frames to temperature * (1 - X * voicing), X in "
-                             "[0, 1); voicing is read off the mel (default 0: plain sampling)")
+                             "[0, 1); voicing is read off the mel (default: the voice card's when CKPT is a voice "
+                             "folder's vocoder, as the shipped one, else 0: plain sampling)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (folded segments run in parallel)")
     parser.add_argument("--fold", type=int, default=None, metavar="FRAMES",
@@ -34,6 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speaker", type=int, default=None, help="speaker id of a multi-speaker vocoder")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     add_config_arguments(parser)  # the audio settings of a .npy mel, when not in a features folder
+
+
+def voice_sharpen(vocoder: str) -> float:
+    """The voice card's ``sharpen`` when ``vocoder`` is a voice folder's WaveNet (voice.json beside it), else 0."""
+    from pathlib import Path
+
+    from ..voice import CARD_FILE, VOCODER_FILE, default_voice
+
+    path = Path(vocoder)
+    if path.name != VOCODER_FILE or not (path.parent / CARD_FILE).is_file():
+        return 0.0
+    return default_voice(path.parent).sharpen
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..vocode import input_mel, load_vocoder, vocode
 
+    if args.sharpen is None:
+        args.sharpen = voice_sharpen(args.vocoder)
     if not 0.0 <= args.sharpen < 1.0:
         raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
     model, config = load_vocoder(args.vocoder, args.device)

@@ -135,7 +135,7 @@ def load_voice(name: str, path: str | Path | None, device: str = "cpu") -> Loade
         card = json.loads((folder / CARD_FILE).read_text()) if (folder / CARD_FILE).is_file() else {}
         griffin = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=voice.mel2linear, device=device)
         wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder, mel2linear=None,
-                              text_config=griffin.text_config, device=device)
+                              text_config=griffin.text_config, device=device, sharpen=voice.sharpen)
         prototypes = {GRIFFIN_LIM: griffin, WAVENET: wavenet}
         default = voice.default_vocoder
     else:
