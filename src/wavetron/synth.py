@@ -144,7 +144,8 @@ class Synthesizer:
         if isinstance(vocoder, str) and vocoder == AUTO:
             vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
         if sharpen is None:
-            own = voice is not None and isinstance(vocoder, (str, Path)) and Path(vocoder).resolve() == voice.vocoder.resolve()
+            own = (voice is not None and isinstance(vocoder, (str, Path))
+                   and Path(vocoder).resolve() == voice.vocoder.resolve())
             sharpen = voice.sharpen if own else 0.0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
             mel2linear = voice.mel2linear if voice is not None else None
