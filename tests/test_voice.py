@@ -48,8 +48,8 @@ MAX_MEL_L1_WAVENET = 0.5
 # steps, plain sampling: PESQ 1.779, STOI 0.926, mel 0.482; 29,139 steps: PESQ 1.815, STOI 0.920, mel 0.522;
 # 19,254 steps: PESQ 1.616, STOI 0.908); a random WaveNet: PESQ 1.033, STOI 0.617, WER 0.222 (0.111 in another
 # draw: the linear prediction alone keeps most of this sentence's words, so the WER bound does not tell it
-# from the trained one; PESQ, STOI and mel do), mel 4.71; the excitation WaveNet of 6,767 steps: PESQ 1.304, STOI 0.884, WER 0.111,
-# mel 0.672; the plain WaveNet before it: PESQ 1.155, STOI 0.801, WER 0.222, mel 0.857.
+# from the trained one; PESQ, STOI and mel do), mel 4.71; the excitation WaveNet of 6,767 steps: PESQ 1.304,
+# STOI 0.884, WER 0.111, mel 0.672; the plain WaveNet before it: PESQ 1.155, STOI 0.801, WER 0.222, mel 0.857.
 MIN_COPY_PESQ = 1.75
 MIN_COPY_STOI = 0.86
 MAX_COPY_WER = 0.35
@@ -224,8 +224,8 @@ def test_griffin_lim_inverts_through_the_shipped_mel2linear_network(voice, griff
 
 
 def test_the_voice_card_sets_how_the_wavenet_sharpens_its_voiced_frames(voice, tmp_path):
-    from wavetron.commands.vocode import voice_sharpen
     from wavetron.serve.engine import load_voice
+    from wavetron.voice import card_sharpen
 
     shipped = Synthesizer(vocoder=voice.vocoder)
     assert shipped.sharpen == voice.sharpen  # the voice's own WaveNet samples as its card says
@@ -235,7 +235,7 @@ def test_the_voice_card_sets_how_the_wavenet_sharpens_its_voiced_frames(voice, t
     (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": 0.45}')
     assert default_voice(folder).sharpen == 0.45
     assert load_voice("v", folder).prototypes["wavenet"].sharpen == 0.45  # the server's WaveNet too
-    assert voice_sharpen(str(folder / "vocoder.safetensors")) == 0.45  # and wavetron vocode's default
+    assert card_sharpen(str(folder / "vocoder.safetensors")) == 0.45  # and wavetron vocode's default
     assert Synthesizer(vocoder=folder / "vocoder.safetensors").sharpen == 0.0  # not the shipped voice's WaveNet
     for bad in ('1.0', '-0.1', '"high"', 'true'):
         (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": %s}' % bad)

@@ -68,6 +68,14 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
                  mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen))
 
 
+def card_sharpen(vocoder: str | Path) -> float:
+    """The voice card's ``sharpen`` when ``vocoder`` is a voice folder's WaveNet (voice.json beside it), else 0."""
+    path = Path(vocoder)
+    if path.name != VOCODER_FILE or not (path.parent / CARD_FILE).is_file():
+        return 0.0
+    return default_voice(path.parent).sharpen
+
+
 def is_default(path: str | Path | None) -> bool:
     """True when ``path`` is one of the shipped voice's files."""
     if path is None or not isinstance(path, (str, Path)):
@@ -75,4 +83,4 @@ def is_default(path: str | Path | None) -> bool:
     return Path(path).resolve().parent == VOICE_DIR
 
 
-__all__ = ["MEL2LINEAR_FILE", "Voice", "VOICE_DIR", "default_voice", "is_default"]
+__all__ = ["MEL2LINEAR_FILE", "Voice", "VOICE_DIR", "card_sharpen", "default_voice", "is_default"]

@@ -37,18 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)  # the audio settings of a .npy mel, when not in a features folder
 
 
-def voice_sharpen(vocoder: str) -> float:
-    """The voice card's ``sharpen`` when ``vocoder`` is a voice folder's WaveNet (voice.json beside it), else 0."""
-    from pathlib import Path
-
-    from ..voice import CARD_FILE, VOCODER_FILE, default_voice
-
-    path = Path(vocoder)
-    if path.name != VOCODER_FILE or not (path.parent / CARD_FILE).is_file():
-        return 0.0
-    return default_voice(path.parent).sharpen
-
-
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -58,9 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..errors import ConfigError
     from ..vocode import input_mel, load_vocoder, vocode
+    from ..voice import card_sharpen
 
     if args.sharpen is None:
-        args.sharpen = voice_sharpen(args.vocoder)
+        args.sharpen = card_sharpen(args.vocoder)
     if not 0.0 <= args.sharpen < 1.0:
         raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
     model, config = load_vocoder(args.vocoder, args.device)
