@@ -127,6 +127,9 @@ class Synthesizer:
         sharpen: in [0, 1); the WaveNet samples voiced frames at temperature ``1 - sharpen * voicing``
             (:func:`wavetron.generate.generate`); 0 is plain sampling. None (the default): the voice card's
             value with the shipped voice's own WaveNet, 0 with any other.
+        mel_match: steps of :func:`wavetron.audio.match_mel` that pull each sentence's audio, whatever the
+            vocoder, onto its decoded mel (0: none). None (the default): the voice card's value with the
+            shipped Tacotron, 0 with any other.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
@@ -134,7 +137,7 @@ class Synthesizer:
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
                  fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float | None = None,
-                 attention_window: list[int] | None = None) -> None:
+                 attention_window: list[int] | None = None, mel_match: int | None = None) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -147,6 +150,8 @@ class Synthesizer:
             own = (voice is not None and isinstance(vocoder, (str, Path))
                    and Path(vocoder).resolve() == voice.vocoder.resolve())
             sharpen = voice.sharpen if own else 0.0
+        if mel_match is None:
+            mel_match = voice.mel_match if voice is not None else 0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
             mel2linear = voice.mel2linear if voice is not None else None
         self.device = device
@@ -186,6 +191,9 @@ class Synthesizer:
             raise ConfigError(f"sharpen: vocoder {vocoder} outputs a {self.vocoder.dims.output} distribution; "
                               "sharpening applies to a softmax WaveNet")
         self.sharpen = sharpen
+        if isinstance(mel_match, bool) or not isinstance(mel_match, int) or mel_match < 0:
+            raise ConfigError(f"mel_match {mel_match!r}: expected a whole number >= 0")
+        self.mel_match = mel_match
         self.last_sentences: list[Sentence] = []
         self.last_timings: dict[str, float] = {}  # seconds spent in "tacotron" and "vocoder" by the last call
 
@@ -294,7 +302,16 @@ class Synthesizer:
             wave = griffin_lim(magnitude, self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
         else:
             wave = mel_to_audio(result.mels.float(), self.audio, n_iter=self.griffin_lim_iters, seed=self.seed)
-        return wave.float().clamp(-1, 1).cpu().numpy()
+        wave = wave.float().cpu()
+        if self.mel_match:
+            from .audio import match_mel
+
+            for row in range(len(speakers)):  # each sentence over its own frames: padding stays silent
+                frames = int(result.lengths[row])
+                length = frames * self.audio.hop_length
+                wave[row, :length] = match_mel(wave[row, :length], result.mels[row, :, :frames].float().cpu(),
+                                               self.audio, self.mel_match)
+        return wave.clamp(-1, 1).numpy()
 
 
 def time_scale(result, speed: float):

@@ -97,19 +97,28 @@ def input_mel(path: str | Path, vocoder_audio: AudioConfig, vocoder_name: str,
 
 def vocode(model, mel: torch.Tensor, speaker: int | None = None, method: str = "auto", temperature: float = 1.0,
            seed: int = 0, threads: int | None = None, segment_frames: int | None = None,
-           overlap_frames: int = 8, precision: str = "auto", sharpen: float = 0.0) -> torch.Tensor:
+           overlap_frames: int = 8, precision: str = "auto", sharpen: float = 0.0, mel_match: int = 0) -> torch.Tensor:
     """Waveform ``(frames * hop,)`` of one mel ``(n_mels, frames)``; folded when ``segment_frames`` is set.
 
     ``precision``: the fast path's weight storage; ``sharpen``: the lower temperature of voiced frames
-    (see :func:`wavetron.generate.generate`).
+    (see :func:`wavetron.generate.generate`); ``mel_match``: steps of :func:`wavetron.audio.match_mel` on
+    the output (0: none).
     """
+    from .audio import match_mel
     from .generate import generate, generate_folded
 
     if speaker is not None and getattr(model, "speaker", None) is None:
         speaker = None
     if segment_frames:
-        return generate_folded(model, mel, speaker, segment_frames, overlap_frames, method, temperature, seed,
+        wave = generate_folded(model, mel, speaker, segment_frames, overlap_frames, method, temperature, seed,
                                threads, precision, sharpen)
-    speakers = torch.tensor([speaker]) if speaker is not None else None
-    return generate(model, mel, speakers, method=method, temperature=temperature, seed=seed,
-                    threads=threads, precision=precision, sharpen=sharpen).audio[0]
+    else:
+        speakers = torch.tensor([speaker]) if speaker is not None else None
+        wave = generate(model, mel, speakers, method=method, temperature=temperature, seed=seed,
+                        threads=threads, precision=precision, sharpen=sharpen).audio[0]
+    if not mel_match:
+        return wave
+    config = getattr(model, "audio", None)
+    if config is None:
+        raise ValueError("mel_match compares the output's mel with the input's: this WaveNet carries no audio settings")
+    return match_mel(wave, mel.to(wave.device), config, mel_match)

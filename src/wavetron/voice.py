@@ -20,8 +20,9 @@ VOICE_DIR = Path(__file__).resolve().parent / "voices" / "default"
 TACOTRON_FILE = "tacotron.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
 MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts its spectra
-# {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "sharpen": X, "why": "..."}: what measured
-# better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain sampling)
+# {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "sharpen": X, "mel_match": N, "why": "..."}:
+# what measured better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain
+# sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none)
 CARD_FILE = "voice.json"
 
 
@@ -35,6 +36,7 @@ class Voice:
     why: str = ""
     mel2linear: Path | None = None  # the mel -> linear network Griffin-Lim inverts through, if the voice has one
     sharpen: float = 0.0  # the WaveNet's sampling of voiced frames (wavetron.generate.generate); 0: plain
+    mel_match: int = 0  # steps of wavetron.audio.match_mel on every vocoder's output; 0: none
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -64,16 +66,19 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     sharpen = card.get("sharpen", 0.0)
     if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
         raise DataError(f"{folder / CARD_FILE}: sharpen: expected a number in [0, 1), got {sharpen!r}")
+    mel_match = card.get("mel_match", 0)
+    if isinstance(mel_match, bool) or not isinstance(mel_match, int) or mel_match < 0:
+        raise DataError(f"{folder / CARD_FILE}: mel_match: expected a whole number >= 0, got {mel_match!r}")
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
-                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen))
+                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen), mel_match)
 
 
-def card_sharpen(vocoder: str | Path) -> float:
-    """The voice card's ``sharpen`` when ``vocoder`` is a voice folder's WaveNet (voice.json beside it), else 0."""
+def card_of(vocoder: str | Path) -> Voice | None:
+    """The voice whose folder holds ``vocoder`` as its WaveNet (voice.json beside it), else None."""
     path = Path(vocoder)
     if path.name != VOCODER_FILE or not (path.parent / CARD_FILE).is_file():
-        return 0.0
-    return default_voice(path.parent).sharpen
+        return None
+    return default_voice(path.parent)
 
 
 def is_default(path: str | Path | None) -> bool:
@@ -83,4 +88,4 @@ def is_default(path: str | Path | None) -> bool:
     return Path(path).resolve().parent == VOICE_DIR
 
 
-__all__ = ["MEL2LINEAR_FILE", "Voice", "VOICE_DIR", "card_sharpen", "default_voice", "is_default"]
+__all__ = ["MEL2LINEAR_FILE", "Voice", "VOICE_DIR", "card_of", "default_voice", "is_default"]

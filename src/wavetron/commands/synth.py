@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sharpen", type=float, default=None, metavar="X",
                         help="WaveNet vocoder: lower the temperature of voiced frames to 1 - X * voicing, X in "
                              "[0, 1) (default: the voice card's with the shipped WaveNet, else 0: plain sampling)")
+    parser.add_argument("--mel-match", type=int, default=None, metavar="N",
+                        help="N steps that pull each sentence's audio onto its decoded mel, keeping the vocoder's "
+                             "phase and fine structure (default: the voice card's with the shipped Tacotron, else 0)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     synthesizer = Synthesizer(tacotron=args.tacotron or None, vocoder=vocoder_choice(args.vocoder, args.tacotron),
                               device=args.device, batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
                               max_decoder_steps=args.max_decoder_steps, seed=args.seed, sharpen=args.sharpen,
+                              mel_match=args.mel_match,
                               mel2linear=None if args.mel2linear == "none" else args.mel2linear)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)

@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lower the temperature of voiced frames to temperature * (1 - X * voicing), X in "
                              "[0, 1); voicing is read off the mel (default: the voice card's when CKPT is a voice "
                              "folder's vocoder, as the shipped one, else 0: plain sampling)")
+    parser.add_argument("--mel-match", type=int, default=None, metavar="N",
+                        help="N steps that pull the output's mel onto the input mel, keeping the WaveNet's phase "
+                             "and fine structure (wavetron.audio.match_mel; default: the voice card's when CKPT is a "
+                             "voice folder's vocoder, else 0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (folded segments run in parallel)")
     parser.add_argument("--fold", type=int, default=None, metavar="FRAMES",
@@ -46,12 +50,17 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..errors import ConfigError
     from ..vocode import input_mel, load_vocoder, vocode
-    from ..voice import card_sharpen
+    from ..voice import card_of
 
+    card = card_of(args.vocoder)
     if args.sharpen is None:
-        args.sharpen = card_sharpen(args.vocoder)
+        args.sharpen = card.sharpen if card is not None else 0.0
+    if args.mel_match is None:
+        args.mel_match = card.mel_match if card is not None else 0
     if not 0.0 <= args.sharpen < 1.0:
         raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
+    if args.mel_match < 0:
+        raise ConfigError(f"--mel-match {args.mel_match}: expected a whole number >= 0")
     model, config = load_vocoder(args.vocoder, args.device)
     if args.sharpen and model.dims.output != "softmax":
         raise ConfigError(f"--sharpen: {args.vocoder} outputs a {model.dims.output} distribution; sharpening "
@@ -64,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     wave = vocode(model, mel.to(args.device), args.speaker, args.method, args.temperature, args.seed, args.threads,
-                  args.fold, args.overlap, args.precision, args.sharpen)
+                  args.fold, args.overlap, args.precision, args.sharpen, args.mel_match)
     elapsed = time.perf_counter() - start
     save(args.out, wave.float().cpu(), config.audio.sample_rate)
     seconds = wave.shape[-1] / config.audio.sample_rate
