@@ -48,8 +48,10 @@ def _cell(values: dict, key: str, decimals: int) -> str:
 
 
 def _sharpened(row: dict) -> str:
-    """A WaveNet row's sampling, when it sharpened its voiced frames (evaluate_voice.py notes it)."""
-    return f", voiced frames sharpened {row['sharpen']:g}" if row.get("sharpen") else ""
+    """A row's settings as evaluate_voice.py notes them: the WaveNet's sharpened voiced frames, the mel match."""
+    notes = [f"voiced frames sharpened {row['sharpen']:g}"] if row.get("sharpen") else []
+    notes += [f"mel match {row['mel_match']}"] if row.get("mel_match") else []
+    return "".join(f", {note}" for note in notes)
 
 
 def default_system(card: dict) -> str:

@@ -75,3 +75,25 @@ def test_ten_minutes_of_input_say_it_takes_minutes_and_how_to_fold():
     assert "--fold" not in input_notes(mel, 256, 22050, fold=64)[1]
     speech = torch.linspace(-4, 2, 80 * 100).view(80, 100)
     assert input_notes(speech, 256, 22050, fold=None) == []
+
+
+def test_mel_match_pulls_the_vocoded_audio_onto_the_input_mel(vocoder, tmp_path, speech_wavs, capsys):
+    from wavetron.audio import load, mel_spectrogram
+    from wavetron.config import AudioConfig
+
+    config = AudioConfig()
+    plain, matched = tmp_path / "plain.wav", tmp_path / "matched.wav"
+    wav = str(speech_wavs[0])
+    assert main(["vocode", wav, "--vocoder", str(vocoder), "--out", str(plain), "--mel-match", "0"]) == 0
+    assert main(["vocode", wav, "--vocoder", str(vocoder), "--out", str(matched), "--mel-match", "8"]) == 0
+    target = mel_spectrogram(load(wav, config.sample_rate)[0], config)
+
+    def distance(path: Path) -> float:
+        heard = mel_spectrogram(load(path, config.sample_rate)[0], config)
+        frames = min(heard.shape[-1], target.shape[-1])
+        return float((heard[:, :frames] - target[:, :frames]).abs().mean())
+
+    # an untrained WaveNet makes noise far from the mel; eight steps bring it most of the way
+    assert distance(matched) < 0.5 * distance(plain)
+    assert main(["vocode", wav, "--vocoder", str(vocoder), "--out", str(tmp_path / "x.wav"), "--mel-match", "-1"]) == 2
+    assert "--mel-match -1: expected a whole number >= 0" in capsys.readouterr().err
