@@ -81,7 +81,8 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     # measured again with the mel match: the rows measured now note its steps, and lose them when measured without
     data = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1, sharpen=0.5, mel_match=32).read_text())
     assert data["systems"]["copy-wavenet"]["mel_match"] == 32 and "mel_match" not in data["systems"]["tts-griffinlim"]
-    assert ", voiced frames sharpened 0.5, mel match 32 (the default) |" in tables.quality_table(data, {"vocoder": "wavenet"})
+    quality = tables.quality_table(data, {"vocoder": "wavenet"})
+    assert ", voiced frames sharpened 0.5, mel match 32 (the default) |" in quality
     again_plain = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1).read_text())
     assert "mel_match" not in again_plain["systems"]["copy-wavenet"]
     # Every system measured anew on other sentences replaces the whole record.

@@ -92,8 +92,9 @@ def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def synthesizer(vocoder: str, random_tacotron: bool = False, random_vocoder: bool = False):
-    """The shipped voice with ``vocoder`` ("griffin-lim": through its mel -> linear network; "wavenet")."""
+def synthesizer(vocoder: str, random_tacotron: bool = False, random_vocoder: bool = False, mel_match: int = 0):
+    """The shipped voice with ``vocoder`` ("griffin-lim": through its mel -> linear network; "wavenet"), its audio
+    pulled onto the mel by ``mel_match`` steps (0: the vocoder's own output, what the bounds of each model test)."""
     from wavetron.synth import Synthesizer
     from wavetron.train import load_model_checkpoint
     from wavetron.voice import default_voice
@@ -109,7 +110,7 @@ def synthesizer(vocoder: str, random_tacotron: bool = False, random_vocoder: boo
     # a random Tacotron never stops: cut it at about twice the length of the longest sentence
     return Synthesizer(tacotron=randomised(tacotron) if random_tacotron else tacotron, vocoder=wavenet,
                        mel2linear=mel2linear, text_config=config.text, seed=0,
-                       max_decoder_steps=200 if random_tacotron else None)
+                       max_decoder_steps=200 if random_tacotron else None, mel_match=mel_match)
 
 
 def listening_scores(sentences, audio_config) -> dict[str, float]:
@@ -123,15 +124,17 @@ def spoken_scores(synth) -> dict[str, float]:
     return listening_scores(synth.synthesize_sentences(SENTENCES), synth.audio)
 
 
-def copy_synthesis(recording: Path, vocoder, out: Path) -> dict[str, float]:
-    """Copy synthesis of ``recording`` through ``wavetron vocode`` (folded as the synthesizer folds), scored."""
+def copy_synthesis(recording: Path, vocoder, out: Path, mel_match: int = 0) -> dict[str, float]:
+    """Copy synthesis of ``recording`` through ``wavetron vocode`` (folded as the synthesizer folds, the card's
+    sharpen, ``mel_match`` steps onto the mel), scored."""
     import soundfile
 
     from wavetron.cli import main
     from wavetron.train import load_model_checkpoint
 
     _, config = load_model_checkpoint(vocoder) if isinstance(vocoder, (str, Path)) else (None, None)
-    assert main(["vocode", str(recording), "--vocoder", str(vocoder), "--out", str(out), "--fold", "64"]) == 0
+    assert main(["vocode", str(recording), "--vocoder", str(vocoder), "--out", str(out), "--fold", "64",
+                 "--mel-match", str(mel_match)]) == 0
     copy, rate = soundfile.read(out, dtype="float32")
     reference, _ = soundfile.read(recording, dtype="float32")
     assert rate == config.audio.sample_rate
@@ -171,6 +174,10 @@ def main() -> None:
         rows = [("tts, griffin-lim (mel2linear)", lambda: spoken_scores(synthesizer("griffin-lim"))),
                 ("tts, wavenet", lambda: spoken_scores(synthesizer("wavenet"))),
                 ("copy synthesis, wavenet", lambda: copy_synthesis(recording, voice.vocoder, folder / "copy.wav")),
+                (f"tts, wavenet, mel match {voice.mel_match}",
+                 lambda: spoken_scores(synthesizer("wavenet", mel_match=voice.mel_match))),
+                (f"copy synthesis, wavenet, mel match {voice.mel_match}",
+                 lambda: copy_synthesis(recording, voice.vocoder, folder / "copy.wav", voice.mel_match)),
                 ("demo WER", lambda: run_demo(folder / "demo.wav")[0])]
         if args.controls:
             random_vocoder = folder / "random-vocoder.safetensors"
@@ -182,7 +189,11 @@ def main() -> None:
                      ("control: random WaveNet, tts",
                       lambda: spoken_scores(synthesizer("wavenet", random_vocoder=True))),
                      ("control: copy synthesis, random WaveNet",
-                      lambda: copy_synthesis(recording, random_vocoder, folder / "random-copy.wav"))]
+                      lambda: copy_synthesis(recording, random_vocoder, folder / "random-copy.wav")),
+                     (f"control: random WaveNet, tts, mel match {voice.mel_match}",
+                      lambda: spoken_scores(synthesizer("wavenet", random_vocoder=True, mel_match=voice.mel_match))),
+                     (f"control: copy synthesis, random WaveNet, mel match {voice.mel_match}",
+                      lambda: copy_synthesis(recording, random_vocoder, folder / "random-copy.wav", voice.mel_match))]
         for name, measure in rows:
             started = time.perf_counter()
             value = measure()
