@@ -10,7 +10,9 @@ opposite trouble: its magnitude comes from the filterbank's pseudo-inverse, whic
 2. back to a signal by the inverse STFT, which makes the modified spectrogram consistent again.
 
 Every step moves the mel closer to the target while the fine structure within each band, and the phase,
-come from the signal it started from. Started from a WaveNet's copy synthesis this measures far above
+come from the signal it started from. As in fast Griffin-Lim (Perraudin et al. 2013), each step starts from
+its result pushed further along the last step's change (``momentum``): at 0.9, 32 steps reach what 64 plain
+steps do not (copy synthesis PESQ-WB 3.60 against 3.45, ``docs/choosing.md``). Started from a WaveNet's copy synthesis this measures far above
 either alone (``docs/choosing.md``); it works on any vocoder's output, and costs an STFT, a mel and an
 inverse STFT per iteration.
 
@@ -26,6 +28,7 @@ from .features import _center_pad, _framed_stft, _mel_of_padded, as_batch, mel_f
 from .griffin_lim import istft
 
 MAX_LOG_GAIN = 2.0  # one step changes a band by at most e^2 (7.4x): a silent start cannot blow up
+MOMENTUM = 0.9  # measured against 0, 0.5 and 0.99 (docs/choosing.md)
 
 
 def _spread(config: AudioConfig, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -35,7 +38,7 @@ def _spread(config: AudioConfig, device: torch.device, dtype: torch.dtype) -> to
 
 
 def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n_iter: int = 32,
-              max_log_gain: float = MAX_LOG_GAIN) -> torch.Tensor:
+              max_log_gain: float = MAX_LOG_GAIN, momentum: float = MOMENTUM) -> torch.Tensor:
     """``audio`` moved, ``n_iter`` alternating projections, towards a signal whose mel is ``log_mel``.
 
     Args:
@@ -44,11 +47,15 @@ def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n
             audio past ``F`` keep their gain 1.
         n_iter: projections; 0 returns the audio unchanged.
         max_log_gain: the largest change of a band's log-magnitude in one step.
+        momentum: in [0, 1); each step starts from ``result + momentum * (result - previous result)``; 0: plain
+            alternating projections.
     Returns:
-        audio of the input's shape and dtype.
+        audio of the input's shape and dtype: the last step's result.
     """
     if n_iter < 0:
         raise ValueError(f"n_iter must be >= 0, got {n_iter}")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     if n_iter == 0:
         return audio
     wave, batched = as_batch(audio)
@@ -61,6 +68,7 @@ def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n
     target = target.to(wave.device, dtype)
     spread = _spread(config, wave.device, dtype).T  # (n_freq, n_mels)
     length = wave.shape[-1]
+    previous = wave
     for _ in range(n_iter):
         padded = _center_pad(wave, config) if config.center else wave
         spec = _framed_stft(padded, config).transpose(1, 2)  # (B, n_freq, frames)
@@ -69,6 +77,8 @@ def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n
         step = (target[..., :frames] - current[..., :frames]).clamp(-max_log_gain, max_log_gain)
         gain = torch.ones(spec.shape, dtype=dtype, device=wave.device)
         gain[..., :frames] = torch.exp(spread @ step / config.power)  # (B, n_freq, frames)
-        wave = istft(spec * gain, config, length=length)
-    out = wave.to(audio.dtype) if audio.is_floating_point() else wave
+        result = istft(spec * gain, config, length=length)
+        wave = result + momentum * (result - previous) if momentum else result
+        previous = result
+    out = previous.to(audio.dtype) if audio.is_floating_point() else previous
     return out if batched else out.squeeze(0)
