@@ -2,7 +2,7 @@
 
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
                                      [--vocoders wavenet,griffinlim,mel2linear] [--asr both] [--asr-model DIR]
-                                     [--sharpen X] [--mel-match N] [--record] [--write-card]
+                                     [--sharpen X] [--mel-match N] [--tts-mel-match N] [--record] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
@@ -14,8 +14,9 @@ folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 - ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
 - ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
 
-Every system's audio is pulled onto its mel by the voice card's ``mel_match`` steps (or ``--mel-match``;
-:func:`wavetron.audio.match_mel`), as ``wavetron synth`` does.
+Every system's audio is pulled onto its mel by the voice card's ``mel_match`` steps (:func:`wavetron.audio.match_mel`):
+its copy-synthesis value (or ``--mel-match``) in the copy rows, as ``wavetron vocode`` does, its text-to-speech
+value (or ``--tts-mel-match``) in the tts rows, as ``wavetron synth`` does.
 
 The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``. ``--vocoders`` measures
 only the named systems (after retraining one model, say); ``--write-card`` needs them all.
@@ -178,10 +179,11 @@ def _wers(values: dict) -> str:
     return " / ".join(f"{name} {values[key]:.2f}" for name, key in named if key in values)
 
 
-def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0) -> None:
+def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0) -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
     WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
-    has one and it lowers the held-out WER. ``sharpen``, ``mel_match``: what the rows were measured with."""
+    has one and it lowers the held-out WER. ``sharpen``, ``mel_match`` (copy rows), ``tts_mel_match`` (tts rows):
+    what the rows were measured with."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
         extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
@@ -193,17 +195,18 @@ def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int =
     better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
     why = (f"held-out WER ({_wers(wavenet)}) with the WaveNet, ({_wers(griffin)}) with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
-    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpen, "mel_match": mel_match,
+    steps = mel_match if mel_match == tts_mel_match else {"copy": mel_match, "tts": tts_mel_match}
+    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpen, "mel_match": steps,
             "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
 def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int,
-           sharpen: float = 0.0, mel_match: int = 0) -> Path:
+           sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0) -> Path:
     """Merge the measured systems into ``folder/evaluation.json``: the values measured now replace those of
     the same system and key; other systems, and keys not measured now (another recogniser's), are kept. The
     WaveNet rows measured now note the ``sharpen`` they were sampled with, unless it is 0 (plain sampling), and
-    every row measured now its ``mel_match`` steps, unless 0.
+    every row measured now its mel-match steps (``mel_match`` in copy rows, ``tts_mel_match`` in tts rows), unless 0.
 
     Raises:
         SystemExit: the file holds rows measured on other sentences that are not all measured now (rows of
@@ -227,8 +230,9 @@ def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: di
         systems[system] = {"means": old.get("means", {}) | measured, "rtf": rtf.get(system, old.get("rtf"))}
         if system.endswith("-wavenet") and sharpen:
             systems[system]["sharpen"] = sharpen
-        if mel_match:
-            systems[system]["mel_match"] = mel_match
+        steps = tts_mel_match if system.startswith("tts-") else mel_match
+        if steps:
+            systems[system]["mel_match"] = steps
     order = ["reference"] + [f"{kind}-{name}" for kind in ("tts", "copy") for name in VOCODERS]
     data = {"sentences": len(ids), "threads": threads, "asr": data.get("asr", {}) | asr,
             "alignment": alignment or data.get("alignment", {}),
@@ -290,7 +294,9 @@ def main() -> None:
     parser.add_argument("--sharpen", type=float, metavar="X",
                         help="the WaveNet's sharpening of voiced frames, in [0, 1) (default: the voice card's)")
     parser.add_argument("--mel-match", type=int, metavar="N",
-                        help="steps that pull every system's audio onto its mel, >= 0 (default: the voice card's)")
+                        help="steps that pull each copy onto its mel, >= 0 (default: the voice card's)")
+    parser.add_argument("--tts-mel-match", type=int, metavar="N",
+                        help="steps that pull each spoken sentence onto its mel, >= 0 (default: the voice card's)")
     parser.add_argument("--vocoders", default=",".join(VOCODERS),
                         help="comma-separated systems to measure, of " + ", ".join(VOCODERS) + " (default all)")
     args = parser.parse_args()
@@ -306,8 +312,9 @@ def main() -> None:
     if not 0.0 <= sharpen < 1.0:
         parser.error(f"--sharpen {sharpen}: expected a value in [0, 1)")
     mel_match = voice.mel_match if args.mel_match is None else args.mel_match
-    if mel_match < 0:
-        parser.error(f"--mel-match {mel_match}: expected a whole number >= 0")
+    tts_mel_match = voice.tts_mel_match if args.tts_mel_match is None else args.tts_mel_match
+    if min(mel_match, tts_mel_match) < 0:
+        parser.error(f"--mel-match {mel_match}, --tts-mel-match {tts_mel_match}: expected whole numbers >= 0")
     features = FeatureSet(args.work / "features")
     items = features.items("val")[: args.limit]
     write_references(features, items, out / "reference")
@@ -317,13 +324,13 @@ def main() -> None:
     synthesizers = {}
     if "wavenet" in vocoders:
         synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=sharpen,
-                                              mel_match=mel_match)
+                                              mel_match=tts_mel_match)
     if "griffinlim" in vocoders:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None,
-                                                 mel_match=mel_match)
+                                                 mel_match=tts_mel_match)
     if "mel2linear" in vocoders and mel2linear.is_file():
         synthesizers["mel2linear"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear,
-                                                 mel_match=mel_match)
+                                                 mel_match=tts_mel_match)
     if not synthesizers:
         parser.error(f"--vocoders {args.vocoders}: the voice has no {MEL2LINEAR_FILE}")
     speed, jobs, alignment = {}, {}, {}
@@ -348,12 +355,13 @@ def main() -> None:
     table = summary_table(means, speed, voice, items, threads, alignment)
     if args.record or args.write_card:
         path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
-                      threads, sharpen, mel_match)
+                      threads, sharpen, mel_match, tts_mel_match)
         print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
     if args.write_card:
         # From the merged record, so the card names every recogniser measured, now or before.
         systems = json.loads(path.read_text())["systems"]
-        write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen, mel_match)
+        write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen, mel_match,
+                   tts_mel_match)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))

@@ -79,10 +79,12 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     with pytest.raises(SystemExit, match="other sentences"):
         recipe.record(tmp_path, again, {}, {}, items[:2], asr, 1)
     # measured again with the mel match: the rows measured now note its steps, and lose them when measured without
-    data = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1, sharpen=0.5, mel_match=32).read_text())
-    assert data["systems"]["copy-wavenet"]["mel_match"] == 32 and "mel_match" not in data["systems"]["tts-griffinlim"]
+    data = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1, sharpen=0.5, mel_match=32,
+                                    tts_mel_match=8).read_text())
+    assert data["systems"]["copy-wavenet"]["mel_match"] == 32 and data["systems"]["tts-wavenet"]["mel_match"] == 8
+    assert "mel_match" not in data["systems"]["tts-griffinlim"]  # not measured now
     quality = tables.quality_table(data, {"vocoder": "wavenet"})
-    assert ", voiced frames sharpened 0.5, mel match 32 (the default) |" in quality
+    assert ", voiced frames sharpened 0.5, mel match 8 (the default) |" in quality
     again_plain = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1).read_text())
     assert "mel_match" not in again_plain["systems"]["copy-wavenet"]
     # Every system measured anew on other sentences replaces the whole record.

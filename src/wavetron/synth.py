@@ -128,8 +128,8 @@ class Synthesizer:
             (:func:`wavetron.generate.generate`); 0 is plain sampling. None (the default): the voice card's
             value with the shipped voice's own WaveNet, 0 with any other.
         mel_match: steps of :func:`wavetron.audio.match_mel` that pull each sentence's audio, whatever the
-            vocoder, onto its decoded mel (0: none). None (the default): the voice card's value with the
-            shipped Tacotron, 0 with any other.
+            vocoder, onto its decoded mel (0: none). None (the default): the voice card's text-to-speech value
+            with the shipped Tacotron, 0 with any other.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
@@ -151,7 +151,7 @@ class Synthesizer:
                    and Path(vocoder).resolve() == voice.vocoder.resolve())
             sharpen = voice.sharpen if own else 0.0
         if mel_match is None:
-            mel_match = voice.mel_match if voice is not None else 0
+            mel_match = voice.tts_mel_match if voice is not None else 0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
             mel2linear = voice.mel2linear if voice is not None else None
         self.device = device

@@ -22,7 +22,8 @@ VOCODER_FILE = "vocoder.safetensors"
 MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts its spectra
 # {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "sharpen": X, "mel_match": N, "why": "..."}:
 # what measured better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain
-# sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none)
+# sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none), or
+# {"copy": N, "tts": M}: N when vocoding a given mel (wavetron vocode), M for the Tacotron's (synth, the server)
 CARD_FILE = "voice.json"
 
 
@@ -36,7 +37,8 @@ class Voice:
     why: str = ""
     mel2linear: Path | None = None  # the mel -> linear network Griffin-Lim inverts through, if the voice has one
     sharpen: float = 0.0  # the WaveNet's sampling of voiced frames (wavetron.generate.generate); 0: plain
-    mel_match: int = 0  # steps of wavetron.audio.match_mel on every vocoder's output; 0: none
+    mel_match: int = 0  # steps of wavetron.audio.match_mel on a vocoder's output of a given mel; 0: none
+    tts_mel_match: int = 0  # the same in text to speech, on the Tacotron's mels
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -66,11 +68,16 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     sharpen = card.get("sharpen", 0.0)
     if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
         raise DataError(f"{folder / CARD_FILE}: sharpen: expected a number in [0, 1), got {sharpen!r}")
-    mel_match = card.get("mel_match", 0)
-    if isinstance(mel_match, bool) or not isinstance(mel_match, int) or mel_match < 0:
-        raise DataError(f"{folder / CARD_FILE}: mel_match: expected a whole number >= 0, got {mel_match!r}")
+    steps = card.get("mel_match", 0)
+    steps = dict(steps) if isinstance(steps, dict) and set(steps) <= {"copy", "tts"} else {"copy": steps, "tts": steps}
+    for kind in ("copy", "tts"):
+        value = steps.setdefault(kind, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DataError(f"{folder / CARD_FILE}: mel_match: expected a whole number >= 0 or "
+                            f'{{"copy": N, "tts": M}}, got {card["mel_match"]!r}')
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
-                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen), mel_match)
+                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen), steps["copy"],
+                 steps["tts"])
 
 
 def card_of(vocoder: str | Path) -> Voice | None:

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "[0, 1) (default: the voice card's with the shipped WaveNet, else 0: plain sampling)")
     parser.add_argument("--mel-match", type=int, default=None, metavar="N",
                         help="N steps that pull each sentence's audio onto its decoded mel, keeping the vocoder's "
-                             "phase and fine structure (default: the voice card's with the shipped Tacotron, else 0)")
+                             "phase and fine structure (default: the voice card's text-to-speech value with the "
+                             "shipped Tacotron, else 0)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 

@@ -134,10 +134,10 @@ def load_voice(name: str, path: str | Path | None, device: str = "cpu") -> Loade
         voice = default_voice(folder)
         card = json.loads((folder / CARD_FILE).read_text()) if (folder / CARD_FILE).is_file() else {}
         griffin = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=voice.mel2linear, device=device,
-                              mel_match=voice.mel_match)
+                              mel_match=voice.tts_mel_match)
         wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder, mel2linear=None,
                               text_config=griffin.text_config, device=device, sharpen=voice.sharpen,
-                              mel_match=voice.mel_match)
+                              mel_match=voice.tts_mel_match)
         prototypes = {GRIFFIN_LIM: griffin, WAVENET: wavenet}
         default = voice.default_vocoder
     else:
