@@ -24,17 +24,11 @@ from __future__ import annotations
 import torch
 
 from ..config import AudioConfig
-from .features import _center_pad, _framed_stft, _mel_of_padded, as_batch, mel_filterbank
+from .features import _center_pad, _framed_stft, _magnitude, as_batch, mel_filterbank
 from .griffin_lim import istft
 
 MAX_LOG_GAIN = 2.0  # one step changes a band by at most e^2 (7.4x): a silent start cannot blow up
 MOMENTUM = 0.9  # measured against 0, 0.5 and 0.99 (docs/choosing.md)
-
-
-def _spread(config: AudioConfig, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """``(n_mels, n_freq)``: each bin's weights over the bands that cover it (columns sum to 1; 0 where none)."""
-    basis = mel_filterbank(config, device, dtype)
-    return basis / basis.sum(0, keepdim=True).clamp_min(torch.finfo(dtype).tiny)
 
 
 def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n_iter: int = 32,
@@ -66,13 +60,16 @@ def match_mel(audio: torch.Tensor, log_mel: torch.Tensor, config: AudioConfig, n
     dtype = wave.dtype if wave.is_floating_point() else torch.float32
     wave = wave.to(dtype)
     target = target.to(wave.device, dtype)
-    spread = _spread(config, wave.device, dtype).T  # (n_freq, n_mels)
+    basis = mel_filterbank(config, wave.device, dtype)  # (n_mels, n_freq)
+    # each bin's weights over the bands that cover it (rows sum to 1; 0 where none): (n_freq, n_mels)
+    spread = (basis / basis.sum(0, keepdim=True).clamp_min(torch.finfo(dtype).tiny)).T
     length = wave.shape[-1]
     previous = wave
     for _ in range(n_iter):
         padded = _center_pad(wave, config) if config.center else wave
         spec = _framed_stft(padded, config).transpose(1, 2)  # (B, n_freq, frames)
-        current = _mel_of_padded(padded, config, log=True)  # (B, n_mels, frames)
+        # the log-mel of this spectrogram, as mel_spectrogram takes it, without a second STFT
+        current = torch.log((basis @ _magnitude(spec, config.power)).clamp_min(config.log_floor))
         frames = min(current.shape[-1], target.shape[-1])
         step = (target[..., :frames] - current[..., :frames]).clamp(-max_log_gain, max_log_gain)
         gain = torch.ones(spec.shape, dtype=dtype, device=wave.device)
