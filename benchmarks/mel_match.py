@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--steps", default="0,8,16,32,64", help="comma-separated step counts")
     parser.add_argument("--sharpen", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default="auto", help="the WaveNet's fast-path weights (auto, float32, "
+                        "float16, bfloat16)")
+    parser.add_argument("--starts", default="WaveNet,Griffin-Lim,noise", help="comma-separated starts to measure")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(describe(1, peak=False))
@@ -51,11 +54,12 @@ def main() -> None:
     steps = [int(s) for s in args.steps.split(",")]
     noise = torch.Generator().manual_seed(args.seed)
     starts = {"WaveNet": lambda mel, n: generate(model, mel, method="fast", threads=1, seed=args.seed,
-                                                 sharpen=args.sharpen).audio[0],
+                                                 sharpen=args.sharpen, precision=args.precision).audio[0],
               "Griffin-Lim": lambda mel, n: mel_to_audio(mel.unsqueeze(0), audio, length=n)[0],
               "noise": lambda mel, n: 0.05 * torch.randn(n, generator=noise)}
+    starts = {name: starts[name] for name in args.starts.split(",")}
     print(f"\n{args.vocoder}: {len(items)} held-out sentences, {seconds:.1f} s of audio; WaveNet sharpen "
-          f"{args.sharpen}, seed {args.seed}")
+          f"{args.sharpen}, seed {args.seed}, {args.precision} weights")
     print(f"{'start':>11} | {'steps':>5} | {'PESQ-WB':>13} | {'STOI':>13} | mel distance | RTF (start + match)")
     for name, start in starts.items():
         waves, began = [], time.process_time()

@@ -8,8 +8,12 @@ the same run. Also FLOPs per sample,
 the fraction of the machine's measured matmul peak, and a training step in fp32 vs bf16 autocast.
 
 Then the shipped vocoder (src/wavetron/voices/default/vocoder.safetensors) at batch 1 on one thread:
-the C kernel with float32 and float16 weights, what ``precision="auto"`` picks on this CPU, and the same
-shape as an excitation model (linear prediction in the loop); its RTF at the voice's own sample rate.
+the C kernel with float32 and float16 weights (and bfloat16 where the CPU has AVX-512 BF16), what
+``precision="auto"`` picks on this CPU, and the same shape as an excitation model (linear prediction in
+the loop); its RTF at the voice's own sample rate. Beside the FLOP floor, the roofline a batch-1 loop
+meets first: it reads every weight once per sample, so a sample takes at least the weights' bytes over
+the rate this core streams a buffer of their size from cache (measured here, aligned, 64-byte loads
+where the CPU has them); "% stream floor" is the kernel's samples/s against that bound.
 
 The machine may be shared: every figure is the median of --repeats runs, single-thread figures are
 also given in CPU time (less sensitive to other processes), and the CPU model, its flags and the load are
@@ -29,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +42,7 @@ from machine import describe, load, matmul_peak, timed as timed_runs  # noqa: E4
 from wavetron.config import load_config
 from wavetron.generate import generate_folded, make_request
 from wavetron.generate.cached import generate_cached
-from wavetron.generate.fast import c_kernel_available, generate_fast, pack_weights
+from wavetron.generate.fast import _aligned, bfloat16_available, c_kernel_available, generate_fast, pack_weights
 from wavetron.models.wavenet import build_wavenet
 
 RATE = 22050
@@ -80,7 +85,8 @@ def bench_preset(name: str, seconds: float, repeats: int, cached_samples: int, f
     wall, cpu = timed(lambda: generate_cached(model, req), max(1, repeats - 1))
     rows["path 2 cached, batch 1, 1 thread"] = (cached_samples, wall, cpu)
     req = make_request(model, mel(1, fast_samples), length=fast_samples, seed=0)
-    kernels = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else [])
+    kernels = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else []) + (
+        [("c", "bfloat16")] if bfloat16_available() else [])
     for backend, precision in kernels:
         weights = pack_weights(model, backend, precision)
         generate_fast(model, make_request(model, mel(1, hop)), weights=weights)  # compile / load the kernel
@@ -132,7 +138,8 @@ def bench_vocoder(repeats: int, samples: int) -> dict:
     mel = torch.randn(1, model.dims.cond_channels, -(-samples // hop)) - 4  # a log-mel's range
     req = make_request(model, mel, length=samples, seed=0)
     torch.set_num_threads(1)
-    choices = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else [])
+    choices = [("numba", "float32")] + ([("c", "float32"), ("c", "float16")] if c_kernel_available() else []) + (
+        [("c", "bfloat16")] if bfloat16_available() else [])
     runs = {}
     for backend, precision in choices:
         weights = pack_weights(model, backend, precision)
@@ -155,7 +162,35 @@ def bench_vocoder(repeats: int, samples: int) -> dict:
             times[label][0].append(time.perf_counter() - wall)
             times[label][1].append(time.thread_time() - cpu)
     rows = {label: (samples, statistics.median(w), statistics.median(c)) for label, (w, c) in times.items()}
-    return {"model": model, "rows": rows, "rate": config.audio.sample_rate}
+    packs = {label: packed for label, (_, _, packed) in runs.items() if packed.backend == "c"}
+    return {"model": model, "rows": rows, "rate": config.audio.sample_rate, "packs": packs}
+
+
+def weight_bytes(packed) -> int:
+    """Bytes of the matrices one sample reads (every layer's, the head's), as the kernel stores them."""
+    return sum(a.nbytes for a in (packed.wd, packed.wsr, packed.w1, packed.w2))
+
+
+def stream_rate(nbytes: int, repeats: int = 5) -> float:
+    """GB/s at which this core reads an aligned buffer of ``nbytes`` again and again (best of ``repeats``
+    runs of about 1 GB each): the cache bandwidth that bounds a product reading each weight once."""
+    from wavetron.generate.fast import _ckernel
+
+    buffer = _aligned(np.ones(-(-nbytes // 256) * 64, np.float32))
+    passes = max(1, int(1e9 / buffer.nbytes))
+    _ckernel.stream(buffer, 1)
+    return buffer.nbytes * passes / min(_ckernel.stream(buffer, passes) for _ in range(repeats)) / 1e9
+
+
+def print_roofline(rows: dict, packs: dict) -> None:
+    """For each C-kernel row of ``packs``: weight bytes per sample, the stream floor, the row's share of it."""
+    for label, packed in packs.items():
+        nbytes = weight_bytes(packed)
+        rate = stream_rate(nbytes)
+        floor = rate * 1e9 / nbytes  # samples/s if reading the weights were all a sample cost
+        samples, wall, _ = rows[label]
+        print(f"{label:52s} weights {nbytes / 1024:6.0f} KiB/sample, streamed at {rate:6.1f} GB/s: "
+              f"floor {floor:8.0f} samples/s, {100 * samples / wall / floor:5.1f}% stream floor")
 
 
 def print_rows(rows: dict, flops: float, rate_hz: int, peaks: dict, cpu_peak: float, threads: int) -> None:
@@ -240,6 +275,9 @@ def main() -> None:
               f"{d.skip_channels} channels, {model.out_channels} classes; {flops / 1e6:.3f} MFLOP per sample; "
               f"RTF at its {rate_hz} Hz; {load()}")
         print_rows(result["rows"], flops, rate_hz, peaks, cpu_peak, args.threads)
+        if result["packs"]:
+            print("\nroofline of the batch-1 rows: reading each weight once per sample")
+            print_roofline(result["rows"], result["packs"])
     if not c_kernel_available():
         print("\nthe C kernel is not built on this machine: path 3 ran its numba kernel only")
     print(f"\nafter: {load()}")

@@ -49,3 +49,17 @@ def test_train_step_compares_two_revisions_and_their_losses():
     assert "machine:" in out and "load " in out and "fp32 matmul peak" in out
     assert re.search(r"throughput ratio, this checkout / base: [0-9.]+x wall", out), out
     assert "weights shared" in out and ": agree" in out, out
+
+
+def test_stream_rate_is_a_plausible_cache_bandwidth():
+    from wavetron.generate import fast
+    from wavetron.generate.fast import c_kernel_available
+
+    if not c_kernel_available():
+        pytest.skip("C kernel not built for this machine")
+    import wavenet_generate
+
+    rate = wavenet_generate.stream_rate(256 * 1024, repeats=2)
+    assert 0.1 < rate < 100_000  # GB/s: any real core's cache lies in between
+    with pytest.raises(ValueError, match="repeats"):
+        fast._ckernel.stream(bytes(1024), 0)

@@ -1,12 +1,18 @@
 /* The compiled per-sample loop of WaveNet's fast CPU path, in C with AVX2/FMA (weights in float32 or
- * float16). The same algorithm as kernels.py (numba), which stays the fallback where this module is not
- * built or the CPU lacks AVX2, FMA or F16C.
+ * float16), or AVX-512 BF16 (weights in bfloat16). The same algorithm as kernels.py (numba), which stays
+ * the fallback where this module is not built or the CPU lacks AVX2, FMA or F16C.
  *
  * Weights arrive "blocked": a matrix W (O, I) is stored as (ceil(O/8), I, 8), so that for each input i
  * the eight outputs of a block are one contiguous vector. A matrix-vector product then needs no
  * horizontal sums: broadcast x[i], multiply-add one weight vector per block. Four blocks are done at a
  * time with two accumulator chains each (even and odd i), enough independent FMAs to hide their latency.
  * Padded outputs (zero weight rows) are computed and never read.
+ *
+ * bfloat16 weights are blocked by pairs of inputs instead: (ceil(O/16), ceil(I/2), 16, 2), so that one
+ * 64-byte vector holds inputs 2p and 2p+1 of sixteen outputs, which VDPBF16PS multiplies by the input
+ * pair (rounded to bfloat16 once per product) and adds into sixteen float32 sums: 32 multiply-adds per
+ * instruction from half the bytes of float32. At batch 1 the loop streams every weight from L2 once per
+ * sample, so bytes per weight, not FMA width, set its speed.
  *
  * One call runs n steps for B streams; the Python side (fast.py) checks every shape before calling.
  */
@@ -16,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_KERNEL 1
@@ -26,11 +33,15 @@
 
 #if HAVE_KERNEL
 #define TARGET __attribute__((target("avx2,fma,f16c")))
+#define TARGET_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bf16")))
+enum { F32 = 0, F16 = 1, BF16 = 2 };
 
 typedef struct {
-    int B, R, G, S, C, L, K, hop, nq, mol, half, record;
+    int B, R, G, S, C, L, K, hop, nq, mol, half, record; /* half: F32, F16 or BF16 */
     int64_t n_prompt;
-    int G8, SR8, S8, C8; /* padded output counts (multiples of 8) */
+    int G8, SR8, S8, C8; /* padded output counts (multiples of the block width: 8, or 16 for bfloat16) */
+    int P;               /* the block width */
+    uint32_t *xpairs;    /* bfloat16 only: scratch for the inputs of one product as bfloat16 pairs */
     const float *frames, *cnst, *u;
     float *queues;
     const int64_t *offsets, *masks, *dil;
@@ -177,8 +188,120 @@ TARGET static void matvec4(const void *W, int nblk, int I, const float *x, int x
                             y + blk * 8, ys, half);
 }
 
-/* y[b] += W x[b] for every stream b: four streams at a time, the rest one by one. */
-TARGET static void matvec(const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys, int half) {
+/* x[0:I] as ceil(I/2) bfloat16 pairs (round to nearest even; an odd I gets a zero partner). */
+TARGET_BF16 static void to_pairs(const float *x, int I, uint32_t *pairs) {
+    int i = 0;
+    for (; i + 16 <= I; i += 16)
+        _mm256_storeu_si256((__m256i *)((uint16_t *)pairs + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+    if (i < I) {
+        const __mmask16 m = (__mmask16)((1u << (I - i)) - 1);
+        __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        uint16_t tail[16];
+        _mm256_storeu_si256((__m256i *)tail, v);
+        memcpy((uint16_t *)pairs + i, tail, sizeof(uint16_t) * (size_t)(I - i + ((I - i) & 1)));
+    }
+}
+
+/* y[b, 0:16*nblk] += W x[b] for b < B, W bfloat16 blocked (nblk, ceil(I/2), 16, 2); pairs: per stream
+ * ceil(I/2) input pairs (to_pairs), one stream at a time. Four blocks at a time, two chains each (even
+ * and odd pairs), eight sums in flight against the instruction's latency. */
+TARGET_BF16 static void matvec_bf16_1(const uint32_t *W, int nblk, int I2, const uint32_t *pairs, int B, float *y, int ys) {
+    const size_t stride = (size_t)I2 * 16;  /* uint32 per block */
+    for (int b = 0; b < B; b++) {
+        const uint32_t *xb = pairs + (size_t)b * I2;
+        float *yb = y + (size_t)b * ys;
+        int blk = 0;
+        for (; blk + 4 <= nblk; blk += 4) {
+            const uint32_t *w = W + (size_t)blk * stride;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            int p = 0;
+            for (; p + 2 <= I2; p += 2) {
+                const __m512bh x0 = (__m512bh)_mm512_set1_epi32((int)xb[p]), x1 = (__m512bh)_mm512_set1_epi32((int)xb[p + 1]);
+                const uint32_t *k = w + (size_t)p * 16;
+                a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(k), x0);
+                a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(k + stride), x0);
+                a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(k + 2 * stride), x0);
+                a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(k + 3 * stride), x0);
+                c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_loadu_si512(k + 16), x1);
+                c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(k + 16 + stride), x1);
+                c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_loadu_si512(k + 16 + 2 * stride), x1);
+                c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_loadu_si512(k + 16 + 3 * stride), x1);
+            }
+            if (p < I2) {
+                const __m512bh x0 = (__m512bh)_mm512_set1_epi32((int)xb[p]);
+                const uint32_t *k = w + (size_t)p * 16;
+                a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(k), x0);
+                a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(k + stride), x0);
+                a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(k + 2 * stride), x0);
+                a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(k + 3 * stride), x0);
+            }
+            float *o = yb + blk * 16;
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_add_ps(a0, c0)));
+            _mm512_storeu_ps(o + 16, _mm512_add_ps(_mm512_loadu_ps(o + 16), _mm512_add_ps(a1, c1)));
+            _mm512_storeu_ps(o + 32, _mm512_add_ps(_mm512_loadu_ps(o + 32), _mm512_add_ps(a2, c2)));
+            _mm512_storeu_ps(o + 48, _mm512_add_ps(_mm512_loadu_ps(o + 48), _mm512_add_ps(a3, c3)));
+        }
+        for (; blk < nblk; blk++) {
+            const uint32_t *w = W + (size_t)blk * stride;
+            __m512 a0 = _mm512_setzero_ps(), c0 = a0, a1 = a0, c1 = a0;
+            int p = 0;
+            for (; p + 4 <= I2; p += 4) {
+                const uint32_t *k = w + (size_t)p * 16;
+                a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(k), (__m512bh)_mm512_set1_epi32((int)xb[p]));
+                c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_loadu_si512(k + 16), (__m512bh)_mm512_set1_epi32((int)xb[p + 1]));
+                a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(k + 32), (__m512bh)_mm512_set1_epi32((int)xb[p + 2]));
+                c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(k + 48), (__m512bh)_mm512_set1_epi32((int)xb[p + 3]));
+            }
+            for (; p < I2; p++)
+                a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16), (__m512bh)_mm512_set1_epi32((int)xb[p]));
+            float *o = yb + blk * 16;
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_add_ps(_mm512_add_ps(a0, c0), _mm512_add_ps(a1, c1))));
+        }
+    }
+}
+
+/* matvec_bf16_1 for four streams at once: each weight vector, loaded once, serves four products. */
+TARGET_BF16 static void matvec_bf16_4(const uint32_t *W, int nblk, int I2, const uint32_t *pairs, float *y, int ys) {
+    const size_t stride = (size_t)I2 * 16;
+    const uint32_t *x0 = pairs, *x1 = pairs + I2, *x2 = pairs + 2 * (size_t)I2, *x3 = pairs + 3 * (size_t)I2;
+    int blk = 0;
+    for (; blk + 2 <= nblk; blk += 2) {
+        const uint32_t *w = W + (size_t)blk * stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int p = 0; p < I2; p++) {
+            const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16);
+            const __m512bh w1 = (__m512bh)_mm512_loadu_si512(w + stride + (size_t)p * 16);
+            const __m512bh v0 = (__m512bh)_mm512_set1_epi32((int)x0[p]), v1 = (__m512bh)_mm512_set1_epi32((int)x1[p]);
+            const __m512bh v2 = (__m512bh)_mm512_set1_epi32((int)x2[p]), v3 = (__m512bh)_mm512_set1_epi32((int)x3[p]);
+            a0 = _mm512_dpbf16_ps(a0, w0, v0); c0 = _mm512_dpbf16_ps(c0, w1, v0);
+            a1 = _mm512_dpbf16_ps(a1, w0, v1); c1 = _mm512_dpbf16_ps(c1, w1, v1);
+            a2 = _mm512_dpbf16_ps(a2, w0, v2); c2 = _mm512_dpbf16_ps(c2, w1, v2);
+            a3 = _mm512_dpbf16_ps(a3, w0, v3); c3 = _mm512_dpbf16_ps(c3, w1, v3);
+        }
+        __m512 acc[8] = {a0, c0, a1, c1, a2, c2, a3, c3};
+        for (int b = 0; b < 4; b++) {
+            float *o = y + (size_t)b * ys + blk * 16;
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[2 * b]));
+            _mm512_storeu_ps(o + 16, _mm512_add_ps(_mm512_loadu_ps(o + 16), acc[2 * b + 1]));
+        }
+    }
+    if (blk < nblk) matvec_bf16_1(W + (size_t)blk * stride, nblk - blk, I2, pairs, 4, y + blk * 16, ys);
+}
+
+/* y[b] += W x[b] for every stream b: four streams at a time, the rest one by one. nblk blocks of the
+ * precision's width (8 outputs; 16 for bfloat16, whose inputs are first rounded into j->xpairs). */
+TARGET static void matvec(const Job *j, const void *W, int nblk, int I, const float *x, int xs, int B, float *y, int ys) {
+    if (j->half == BF16) {
+        const int I2 = (I + 1) / 2;
+        for (int b = 0; b < B; b += 4) {
+            const int n = B - b < 4 ? B - b : 4;
+            for (int s = 0; s < n; s++) to_pairs(x + (size_t)(b + s) * xs, I, j->xpairs + (size_t)s * I2);
+            if (n == 4) matvec_bf16_4(W, nblk, I2, j->xpairs, y + (size_t)b * ys, ys);
+            else matvec_bf16_1(W, nblk, I2, j->xpairs, n, y + (size_t)b * ys, ys);
+        }
+        return;
+    }
+    const int half = j->half;
     int b = 0;
     for (; b + 4 <= B; b += 4) matvec4(W, nblk, I, x + (size_t)b * xs, xs, y + (size_t)b * ys, ys, half);
     if (b < B) matvec1(W, nblk, I, x + (size_t)b * xs, xs, B - b, y + (size_t)b * ys, ys, half);
@@ -362,14 +485,17 @@ static void excitation_push(const Job *j, int b, int64_t step, double p, int64_t
     j->signal[(size_t)b * n + step] = s;
 }
 
+/* Stored inputs per output row: bfloat16 pairs them, so an odd count gets a zero column. */
+static size_t padded_inputs(int I, int half) { return half == BF16 ? (size_t)(I + 1) / 2 * 2 : (size_t)I; }
+
 TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
     const int B = j->B, R = j->R, G = j->G, H = G / 2, S = j->S, C = j->C, L = j->L, K = j->K;
-    const int KR = K * R, H8 = (H + 7) / 8 * 8, half = j->half;
+    const int KR = K * R, H8 = (H + 7) / 8 * 8, P = j->P, wbytes = j->half == F32 ? 4 : 2;
     float *x = scratch, *taps = x + (size_t)B * R, *h = taps + (size_t)B * KR, *z = h + (size_t)B * j->G8;
     float *sr = z + (size_t)B * H8, *skip = sr + (size_t)B * j->SR8, *hidden = skip + (size_t)B * j->S8;
     float *relu = hidden + (size_t)B * j->S8, *out = relu + (size_t)B * j->S8, *probs = out + (size_t)B * j->C8;
     double *pred = (double *)(((uintptr_t)(probs + j->C8 + j->C8 / 8) + 63) & ~(uintptr_t)63);  /* p_t per stream */
-    const size_t wd_size = (size_t)(j->G8 / 8) * KR * 8, wsr_size = (size_t)(j->SR8 / 8) * H * 8;
+    const size_t wd_size = (size_t)j->G8 * padded_inputs(KR, j->half), wsr_size = (size_t)j->SR8 * padded_inputs(H, j->half);
     const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752f), halfv = _mm256_set1_ps(0.5f);
     for (int64_t step = 0; step < n; step++) {
         const int64_t t = t0 + step;
@@ -405,7 +531,7 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
                     }
                 }
             }
-            matvec((const char *)j->wd + wd_size * l * (half ? 2 : 4), j->G8 / 8, KR, taps, KR, B, h, j->G8, half);
+            matvec(j, (const char *)j->wd + wd_size * l * wbytes, j->G8 / P, KR, taps, KR, B, h, j->G8);
             for (int b = 0; b < B; b++) {  /* gate: tanh(a) * sigmoid(b), sigmoid(v) = 0.5 + 0.5 tanh(v / 2) */
                 const float *hb = h + (size_t)b * j->G8;
                 float *zb = z + (size_t)b * H8;
@@ -418,7 +544,7 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
                 memcpy(sr + (size_t)b * j->SR8, j->bsr + (size_t)l * (S + R), sizeof(float) * (S + R));
             }
             const int width = l < L - 1 ? S + R : S;  /* the last layer has no residual output */
-            matvec((const char *)j->wsr + wsr_size * l * (half ? 2 : 4), (width + 7) / 8, H, z, H8, B, sr, j->SR8, half);
+            matvec(j, (const char *)j->wsr + wsr_size * l * wbytes, (width + P - 1) / P, H, z, H8, B, sr, j->SR8);
             for (int b = 0; b < B; b++) {
                 float *srb = sr + (size_t)b * j->SR8, *sk = skip + (size_t)b * j->S8, *xb = x + (size_t)b * R;
                 for (int o = 0; o < S; o++) sk[o] += srb[o];
@@ -442,9 +568,9 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
             }
             memcpy(ob, j->b2, sizeof(float) * C);
         }
-        matvec(j->w1, j->S8 / 8, S, relu, j->S8, B, hidden, j->S8, half);
+        matvec(j, j->w1, j->S8 / P, S, relu, j->S8, B, hidden, j->S8);
         for (size_t i = 0; i < (size_t)B * j->S8; i++) hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
-        matvec(j->w2, j->C8 / 8, S, hidden, j->S8, B, out, j->C8, half);
+        matvec(j, j->w2, j->C8 / P, S, hidden, j->S8, B, out, j->C8);
         for (int b = 0; b < B; b++) {
             const float *ob = out + (size_t)b * j->C8;
             const float *ub = j->uniforms + ((size_t)b * n + step) * 2;
@@ -465,6 +591,36 @@ TARGET static void run(const Job *j, int64_t t0, int64_t n, float *scratch) {
         }
     }
 }
+
+/* Sums `bytes` of buf `repeats` times with 64-byte loads in eight independent chains: the rate at which
+ * this core streams a buffer the size of the weights from the cache that holds it, the bound of a batch-1
+ * product that reads each weight once (benchmarks/wavenet_generate.py's roofline). Returns the sum. */
+__attribute__((target("avx512f"))) static float stream_avx512(const float *buf, size_t floats, int64_t repeats) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int64_t r = 0; r < repeats; r++)
+        for (size_t i = 0; i + 128 <= floats; i += 128) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(buf + i)); a1 = _mm512_add_ps(a1, _mm512_loadu_ps(buf + i + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(buf + i + 32)); a3 = _mm512_add_ps(a3, _mm512_loadu_ps(buf + i + 48));
+            a4 = _mm512_add_ps(a4, _mm512_loadu_ps(buf + i + 64)); a5 = _mm512_add_ps(a5, _mm512_loadu_ps(buf + i + 80));
+            a6 = _mm512_add_ps(a6, _mm512_loadu_ps(buf + i + 96)); a7 = _mm512_add_ps(a7, _mm512_loadu_ps(buf + i + 112));
+        }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                              _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))));
+}
+
+/* The same with 32-byte loads, for CPUs without AVX-512 (their widest load). */
+TARGET static float stream_avx2(const float *buf, size_t floats, int64_t repeats) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int64_t r = 0; r < repeats; r++)
+        for (size_t i = 0; i + 64 <= floats; i += 64) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(buf + i)); a1 = _mm256_add_ps(a1, _mm256_loadu_ps(buf + i + 8));
+            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(buf + i + 16)); a3 = _mm256_add_ps(a3, _mm256_loadu_ps(buf + i + 24));
+            a4 = _mm256_add_ps(a4, _mm256_loadu_ps(buf + i + 32)); a5 = _mm256_add_ps(a5, _mm256_loadu_ps(buf + i + 40));
+            a6 = _mm256_add_ps(a6, _mm256_loadu_ps(buf + i + 48)); a7 = _mm256_add_ps(a7, _mm256_loadu_ps(buf + i + 56));
+        }
+    return hsum8(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                               _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))));
+}
 #endif /* HAVE_KERNEL */
 
 static int kernel_supported(void) {
@@ -476,9 +632,54 @@ static int kernel_supported(void) {
 #endif
 }
 
+static int bfloat16_supported(void) {
+#if HAVE_KERNEL
+    __builtin_cpu_init();
+    return kernel_supported() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
 static PyObject *py_supported(PyObject *self, PyObject *args) {
     (void)self; (void)args;
     return PyBool_FromLong(kernel_supported());
+}
+
+static PyObject *py_bfloat16_supported(PyObject *self, PyObject *args) {
+    (void)self; (void)args;
+    return PyBool_FromLong(bfloat16_supported());
+}
+
+/* stream(buffer, repeats) -> seconds: reads the buffer (float32, whole 256-byte lines) repeats times. */
+static PyObject *py_stream(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer buf;
+    long long repeats;
+    if (!PyArg_ParseTuple(args, "y*L:stream", &buf, &repeats)) return NULL;
+    PyObject *result = NULL;
+#if HAVE_KERNEL
+    if (!kernel_supported() || repeats < 1) {
+        PyErr_SetString(PyExc_ValueError, "stream: needs AVX2 and repeats >= 1");
+    } else {
+        const size_t floats = (size_t)buf.len / 4;
+        struct timespec a, b;
+        volatile float sink;
+        __builtin_cpu_init();
+        const int wide = __builtin_cpu_supports("avx512f");
+        Py_BEGIN_ALLOW_THREADS
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        sink = wide ? stream_avx512(buf.buf, floats, repeats) : stream_avx2(buf.buf, floats, repeats);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        Py_END_ALLOW_THREADS
+        (void)sink;
+        result = PyFloat_FromDouble((double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+    }
+#else
+    PyErr_SetString(PyExc_RuntimeError, "stream: x86-64 only");
+#endif
+    PyBuffer_Release(&buf);
+    return result;
 }
 
 #define NBUF 30
@@ -488,7 +689,8 @@ static const char *BUF_NAMES[NBUF] = {
     "out_val", "logits", "coef", "table", "history", "signal", "temperatures"};
 
 /* run_steps((t0, n, B, R, G, S, C, L, K, hop, nq, n_frames, mol, half, record, n_prompt, rows, order, n_coef,
- *            per_sample), (skip_scale, temperature, log_scale_min), *30 buffers in BUF_NAMES order) */
+ *            per_sample), (skip_scale, temperature, log_scale_min), *30 buffers in BUF_NAMES order);
+ * half: the weights' precision, 0 float32, 1 float16, 2 bfloat16 */
 static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     (void)self;
     long long t0, n, n_frames, n_prompt, rows, n_coef;
@@ -509,20 +711,29 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "this CPU lacks AVX2, FMA or F16C: use the numba kernel");
         goto done;
     }
+    if (half < F32 || half > BF16 || (half == BF16 && !bfloat16_supported())) {
+        PyErr_SetString(PyExc_RuntimeError, half == BF16 ? "this CPU lacks AVX-512 BF16: bfloat16 weights need it"
+                                                         : "run_steps: unknown weight precision");
+        goto done;
+    }
     Job j;
     memset(&j, 0, sizeof(j));
     j.B = B; j.R = R; j.G = G; j.S = S; j.C = C; j.L = L; j.K = K; j.hop = hop; j.nq = nq; j.mol = mol;
     j.half = half; j.record = record; j.n_prompt = n_prompt; j.rows = rows; j.n_frames = n_frames;
-    j.G8 = (G + 7) / 8 * 8; j.SR8 = (S + R + 7) / 8 * 8; j.S8 = (S + 7) / 8 * 8; j.C8 = (C + 7) / 8 * 8;
+    const int P = half == BF16 ? 16 : 8;
+    j.P = P;
+    j.G8 = (G + P - 1) / P * P; j.SR8 = (S + R + P - 1) / P * P; j.S8 = (S + P - 1) / P * P; j.C8 = (C + P - 1) / P * P;
     j.skip_scale = skip_scale; j.temperature = temperature; j.log_scale_min = log_scale_min;
     j.order = order; j.n_coef = n_coef;
-    const int H = G / 2, wbytes = half ? 2 : 4;
+    const int H = G / 2, wbytes = half == F32 ? 4 : 2;
+    const Py_ssize_t KRp = (Py_ssize_t)padded_inputs(K * R, half), Hp = (Py_ssize_t)padded_inputs(H, half),
+                     Sp = (Py_ssize_t)padded_inputs(S, half);
     /* bytes each buffer must hold at least */
     Py_ssize_t need[NBUF] = {
         (Py_ssize_t)B * n_frames * L * G * 4, (Py_ssize_t)B * L * G * 4, n_frames > 0 ? (Py_ssize_t)hop * nq * 4 : 0,
         (Py_ssize_t)B * rows * R * 4, (Py_ssize_t)L * 8, (Py_ssize_t)L * 8, (Py_ssize_t)L * 8,
-        (Py_ssize_t)L * j.G8 * K * R * wbytes, (Py_ssize_t)L * j.SR8 * H * wbytes, (Py_ssize_t)L * (S + R) * 4,
-        (Py_ssize_t)j.S8 * S * wbytes, (Py_ssize_t)S * 4, (Py_ssize_t)j.C8 * S * wbytes, (Py_ssize_t)C * 4,
+        (Py_ssize_t)L * j.G8 * KRp * wbytes, (Py_ssize_t)L * j.SR8 * Hp * wbytes, (Py_ssize_t)L * (S + R) * 4,
+        (Py_ssize_t)j.S8 * Sp * wbytes, (Py_ssize_t)S * 4, (Py_ssize_t)j.C8 * Sp * wbytes, (Py_ssize_t)C * 4,
         0, (Py_ssize_t)R * 4, (Py_ssize_t)R * 4, (Py_ssize_t)B * 8, (Py_ssize_t)B * 4,
         mol ? 0 : (Py_ssize_t)B * n_prompt * 8, mol ? (Py_ssize_t)B * n_prompt * 4 : 0, (Py_ssize_t)B * n * 2 * 4,
         (Py_ssize_t)B * n * 8, (Py_ssize_t)B * n * 4, record ? (Py_ssize_t)B * n * C * 4 : 0,
@@ -550,12 +761,16 @@ static PyObject *py_run_steps(PyObject *self, PyObject *args) {
     const size_t H8 = (size_t)(H + 7) / 8 * 8;
     size_t floats = (size_t)B * (R + (size_t)K * R + j.G8 + H8 + j.SR8 + 3 * (size_t)j.S8 + j.C8 + 2) + j.C8 + j.C8 / 8 + 32;
     float *scratch = aligned_alloc(64, (floats * 4 + 63) / 64 * 64);
-    if (!scratch) { PyErr_NoMemory(); goto done; }
+    /* four streams' inputs of the widest product, as pairs (bfloat16 only) */
+    const size_t widest = (size_t)(KRp > Hp ? (KRp > Sp ? KRp : Sp) : (Hp > Sp ? Hp : Sp));
+    j.xpairs = half == BF16 ? calloc(4 * (widest / 2 + 1), sizeof(uint32_t)) : NULL;
+    if (!scratch || (half == BF16 && !j.xpairs)) { free(scratch); free(j.xpairs); PyErr_NoMemory(); goto done; }
     memset(scratch, 0, floats * 4);
     Py_BEGIN_ALLOW_THREADS
     run(&j, t0, n, scratch);
     Py_END_ALLOW_THREADS
     free(scratch);
+    free(j.xpairs);
     Py_INCREF(Py_None);
     result = Py_None;
 #else
@@ -570,13 +785,16 @@ done:
 
 static PyMethodDef methods[] = {
     {"supported", py_supported, METH_NOARGS, "Whether this CPU can run the kernel (x86-64 with AVX2, FMA, F16C)."},
+    {"bfloat16_supported", py_bfloat16_supported, METH_NOARGS,
+     "Whether this CPU can run the kernel with bfloat16 weights (AVX-512F and AVX-512 BF16 besides)."},
+    {"stream", py_stream, METH_VARARGS, "Seconds to read a float32 buffer `repeats` times (cache bandwidth)."},
     {"run_steps", py_run_steps, METH_VARARGS, "Run n generation steps for B streams (see fast.py)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_ckernel",
-    .m_doc = "WaveNet's per-sample generation loop in C (AVX2/FMA, float32 or float16 weights).",
+    .m_doc = "WaveNet's per-sample generation loop in C (AVX2/FMA, float32 or float16 weights; AVX-512 BF16, bfloat16 weights).",
     .m_size = -1,
     .m_methods = methods,
 };
