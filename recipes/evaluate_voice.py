@@ -2,14 +2,15 @@
 
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
                                      [--vocoders wavenet,griffinlim,mel2linear] [--asr both] [--asr-model DIR]
-                                     [--sharpen X] [--mel-match N] [--tts-mel-match N] [--record] [--write-card]
+                                     [--sharpen X] [--tts-sharpen X] [--mel-match N] [--tts-mel-match N]
+                                     [--record] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 
 - ``reference``: the held-out recordings as the models saw them (trimmed, peak-normalised);
 - ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does), sampling with
-  the voice card's ``sharpen`` (or ``--sharpen``);
+  the voice card's text-to-speech ``sharpen`` (or ``--tts-sharpen``; copy synthesis: ``--sharpen``);
 - ``tts-griffinlim``: the same mels through Griffin-Lim (the mel filterbank's pseudo-inverse);
 - ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
 - ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
@@ -19,7 +20,8 @@ its copy-synthesis value (or ``--mel-match``) in the copy rows, as ``wavetron vo
 value (or ``--tts-mel-match``) in the tts rows, as ``wavetron synth`` does.
 
 The ``mel2linear`` rows are there when the voice has a ``mel2linear.safetensors``. ``--vocoders`` measures
-only the named systems (after retraining one model, say); ``--write-card`` needs them all.
+only the named systems (after retraining one model, say); ``--write-card`` needs them all, measured now or
+recorded before on the same sentences.
 
 Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F0, WER and CER; copy
 synthesis: PESQ-WB, STOI, MCD-DTW, WER and CER, aligned within one hop, since a vocoder is frame-synchronous
@@ -179,11 +181,12 @@ def _wers(values: dict) -> str:
     return " / ".join(f"{name} {values[key]:.2f}" for name, key in named if key in values)
 
 
-def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0) -> None:
+def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0,
+               tts_sharpen: float | None = None) -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
     WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
-    has one and it lowers the held-out WER. ``sharpen``, ``mel_match`` (copy rows), ``tts_mel_match`` (tts rows):
-    what the rows were measured with."""
+    has one and it lowers the held-out WER. ``sharpen``, ``mel_match`` (copy rows), ``tts_sharpen`` (default
+    ``sharpen``), ``tts_mel_match`` (tts rows): what the rows were measured with."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
         extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
@@ -195,17 +198,20 @@ def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int =
     better = (copy_wn["pesq"] >= copy_gl["pesq"] and gap <= 0.05) or gap < -0.05
     why = (f"held-out WER ({_wers(wavenet)}) with the WaveNet, ({_wers(griffin)}) with Griffin-Lim; "
            f"copy-synthesis PESQ {copy_wn['pesq']:.2f} against {copy_gl['pesq']:.2f}")
+    tts_sharpen = sharpen if tts_sharpen is None else tts_sharpen
     steps = mel_match if mel_match == tts_mel_match else {"copy": mel_match, "tts": tts_mel_match}
-    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpen, "mel_match": steps,
+    sharpening = sharpen if sharpen == tts_sharpen else {"copy": sharpen, "tts": tts_sharpen}
+    card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpening, "mel_match": steps,
             "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
 def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int,
-           sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0) -> Path:
+           sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0, tts_sharpen: float | None = None) -> Path:
     """Merge the measured systems into ``folder/evaluation.json``: the values measured now replace those of
     the same system and key; other systems, and keys not measured now (another recogniser's), are kept. The
-    WaveNet rows measured now note the ``sharpen`` they were sampled with, unless it is 0 (plain sampling), and
+    WaveNet rows measured now note the ``sharpen`` they were sampled with (``tts_sharpen`` in tts rows, default
+    ``sharpen``), unless it is 0 (plain sampling), and
     every row measured now its mel-match steps (``mel_match`` in copy rows, ``tts_mel_match`` in tts rows), unless 0.
 
     Raises:
@@ -228,8 +234,9 @@ def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: di
         old = systems.get(system, {})
         measured = {key: value for key, value in values.items() if "_ref" not in key}
         systems[system] = {"means": old.get("means", {}) | measured, "rtf": rtf.get(system, old.get("rtf"))}
-        if system.endswith("-wavenet") and sharpen:
-            systems[system]["sharpen"] = sharpen
+        sampled = tts_sharpen if system.startswith("tts-") and tts_sharpen is not None else sharpen
+        if system.endswith("-wavenet") and sampled:
+            systems[system]["sharpen"] = sampled
         steps = tts_mel_match if system.startswith("tts-") else mel_match
         if steps:
             systems[system]["mel_match"] = steps
@@ -292,7 +299,10 @@ def main() -> None:
                         help="record in the voice's voice.json which vocoder measured better (its default); "
                              "implies --record")
     parser.add_argument("--sharpen", type=float, metavar="X",
-                        help="the WaveNet's sharpening of voiced frames, in [0, 1) (default: the voice card's)")
+                        help="the WaveNet's sharpening of voiced frames in copy synthesis, in [0, 1) (default: the "
+                             "voice card's)")
+    parser.add_argument("--tts-sharpen", type=float, metavar="X",
+                        help="the same in text to speech (default: the voice card's)")
     parser.add_argument("--mel-match", type=int, metavar="N",
                         help="steps that pull each copy onto its mel, >= 0 (default: the voice card's)")
     parser.add_argument("--tts-mel-match", type=int, metavar="N",
@@ -304,26 +314,34 @@ def main() -> None:
     unknown = sorted(set(vocoders) - set(VOCODERS))
     if unknown or not vocoders:
         parser.error(f"--vocoders: expected a comma-separated list of {', '.join(VOCODERS)}, got {args.vocoders!r}")
-    if args.write_card and set(vocoders) != set(VOCODERS):
-        parser.error("--write-card compares every vocoder: leave out --vocoders")
     out = args.out or args.work / "evaluation"
     voice = default_voice(args.voice) if args.voice else default_voice()
     sharpen = voice.sharpen if args.sharpen is None else args.sharpen
-    if not 0.0 <= sharpen < 1.0:
-        parser.error(f"--sharpen {sharpen}: expected a value in [0, 1)")
+    tts_sharpen = voice.tts_sharpen if args.tts_sharpen is None else args.tts_sharpen
+    if not (0.0 <= sharpen < 1.0 and 0.0 <= tts_sharpen < 1.0):
+        parser.error(f"--sharpen {sharpen}, --tts-sharpen {tts_sharpen}: expected values in [0, 1)")
     mel_match = voice.mel_match if args.mel_match is None else args.mel_match
     tts_mel_match = voice.tts_mel_match if args.tts_mel_match is None else args.tts_mel_match
     if min(mel_match, tts_mel_match) < 0:
         parser.error(f"--mel-match {mel_match}, --tts-mel-match {tts_mel_match}: expected whole numbers >= 0")
     features = FeatureSet(args.work / "features")
     items = features.items("val")[: args.limit]
+    if args.write_card and set(vocoders) != set(VOCODERS):  # the others must be on record for these sentences
+        recorded = voice.tacotron.parent / EVALUATION_FILE
+        data = json.loads(recorded.read_text()) if recorded.is_file() else {}
+        kept = set(data.get("systems", {})) if data.get("sentence_ids") == [item.id for item in items] else set()
+        missing = [f"{kind}-{name}" for kind in ("tts", "copy") for name in ("wavenet", "griffinlim")
+                   if name not in vocoders and f"{kind}-{name}" not in kept]
+        if missing:
+            parser.error(f"--write-card compares every vocoder: {recorded} holds no {', '.join(missing)} of these "
+                         "sentences; leave out --vocoders")
     write_references(features, items, out / "reference")
 
     threads = torch.get_num_threads()
     mel2linear = voice.tacotron.parent / MEL2LINEAR_FILE  # measured whether or not the card enables it
     synthesizers = {}
     if "wavenet" in vocoders:
-        synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=sharpen,
+        synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=tts_sharpen,
                                               mel_match=tts_mel_match)
     if "griffinlim" in vocoders:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None,
@@ -345,7 +363,8 @@ def main() -> None:
             metrics = TTS_METRICS + ("" if jobs else ",wer_ref")
             jobs[f"tts-{name}"] = pool.submit(score, out, f"tts-{name}", metrics, args.asr, args.asr_model, None)
             speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder,
-                                                    threads, synthesizer.mel2linear, synthesizer.sharpen, mel_match)
+                                                    threads, synthesizer.mel2linear,
+                                                    sharpen if synthesizer.vocoder is not None else 0.0, mel_match)
             # Copy synthesis keeps the mel's frames: its true lag is within a hop of 0.
             jobs[f"copy-{name}"] = pool.submit(score, out, f"copy-{name}", COPY_METRICS, args.asr, args.asr_model,
                                                hop)
@@ -355,13 +374,13 @@ def main() -> None:
     table = summary_table(means, speed, voice, items, threads, alignment)
     if args.record or args.write_card:
         path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
-                      threads, sharpen, mel_match, tts_mel_match)
+                      threads, sharpen, mel_match, tts_mel_match, tts_sharpen)
         print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
     if args.write_card:
         # From the merged record, so the card names every recogniser measured, now or before.
         systems = json.loads(path.read_text())["systems"]
         write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen, mel_match,
-                   tts_mel_match)
+                   tts_mel_match, tts_sharpen)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))

@@ -101,7 +101,9 @@ def vocoder_table(evaluation: dict, card: dict) -> str:
             wers.append(f"{said} ({'; '.join(beside)})" if said and beside else said)
         cells = [_cell(copy["means"], "pesq", 2), _cell(copy["means"], "stoi", 3), _cell(copy["means"], "mcd", 2),
                  *wers, _cell(copy, "rtf", 3), training]
-        lines.append(f"| {label}{_sharpened(copy)} | " + " | ".join(cells) + " |")
+        said = _sharpened(tts)  # text to speech may sample and match otherwise than copy synthesis
+        label += _sharpened(copy) + (f" (text to speech: {said[2:] or 'no mel match'})" if said != _sharpened(copy) else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -245,17 +245,22 @@ def test_the_voice_card_sets_how_the_wavenet_sharpens_its_voiced_frames(voice, t
     from wavetron.voice import card_of
 
     shipped = Synthesizer(vocoder=voice.vocoder)
-    assert shipped.sharpen == voice.sharpen  # the voice's own WaveNet samples as its card says
+    assert shipped.sharpen == voice.tts_sharpen  # the voice's own WaveNet speaks as its card says
     assert Synthesizer(vocoder=voice.vocoder, sharpen=0.2).sharpen == 0.2
     folder = tmp_path / "voice"
     shutil.copytree(VOICE_DIR, folder)
     (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": 0.45}')
-    assert default_voice(folder).sharpen == 0.45
+    assert (default_voice(folder).sharpen, default_voice(folder).tts_sharpen) == (0.45, 0.45)
     assert load_voice("v", folder).prototypes["wavenet"].sharpen == 0.45  # the server's WaveNet too
     assert card_of(str(folder / "vocoder.safetensors")).sharpen == 0.45  # and wavetron vocode's default
     assert card_of(folder / "tacotron.safetensors") is None  # not a vocoder
     assert Synthesizer(vocoder=folder / "vocoder.safetensors").sharpen == 0.0  # not the shipped voice's WaveNet
-    for bad in ('1.0', '-0.1', '"high"', 'true'):
+    (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": {"copy": 0.3, "tts": 0.8}}')
+    assert load_voice("v", folder).prototypes["wavenet"].sharpen == 0.8  # the server speaks text
+    assert card_of(folder / "vocoder.safetensors").sharpen == 0.3  # wavetron vocode renders given mels
+    (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": {"tts": 0.8}}')
+    assert default_voice(folder).sharpen == 0.0
+    for bad in ('1.0', '-0.1', '"high"', 'true', '{"copy": 1.5}', '{"tts": "x"}'):
         (folder / "voice.json").write_text('{"vocoder": "wavenet", "sharpen": %s}' % bad)
         with pytest.raises(DataError, match=r"voice.json: sharpen: expected a number in \[0, 1\)"):
             default_voice(folder)

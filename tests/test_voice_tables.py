@@ -83,6 +83,14 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
                                     tts_mel_match=8).read_text())
     assert data["systems"]["copy-wavenet"]["mel_match"] == 32 and data["systems"]["tts-wavenet"]["mel_match"] == 8
     assert "mel_match" not in data["systems"]["tts-griffinlim"]  # not measured now
+    assert ", voiced frames sharpened 0.5, mel match 32 (text to speech: voiced frames sharpened 0.5, mel match 8) |" \
+        in tables.vocoder_table(data, {})
+    # text to speech sampled otherwise than copy synthesis: each row notes its own
+    split = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1, sharpen=0.5, mel_match=32,
+                                     tts_sharpen=0.9).read_text())["systems"]
+    assert (split["copy-wavenet"]["sharpen"], split["tts-wavenet"]["sharpen"]) == (0.5, 0.9)
+    assert ", voiced frames sharpened 0.5, mel match 32 (text to speech: voiced frames sharpened 0.9) |" \
+        in tables.vocoder_table({"systems": split}, {})
     quality = tables.quality_table(data, {"vocoder": "wavenet"})
     assert ", voiced frames sharpened 0.5, mel match 8 (the default) |" in quality
     again_plain = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1).read_text())
@@ -93,3 +101,20 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     assert data["sentences"] == 2 and data["sentence_ids"] == ["S0", "S1"] and data["alignment"] == {}
     assert data["systems"]["tts-wavenet"] == {"means": {"wer_whisper": 0.5, "mcd": 6.0}, "rtf": 0.3}
     assert data["systems"]["reference"]["means"] == {"wer_whisper": 0.02}
+
+
+def test_the_card_writes_one_setting_or_one_for_each_use(tmp_path):
+    from wavetron.voice import default_voice
+
+    recipe = _recipe("evaluate_voice")
+    shutil.copytree(Path(__file__).resolve().parents[1] / "src" / "wavetron" / "voices" / "default", tmp_path / "v")
+    means = {"tts-wavenet": {"wer_whisper": 0.09}, "tts-griffinlim": {"wer_whisper": 0.12},
+             "copy-wavenet": {"pesq": 3.6}, "copy-griffinlim": {"pesq": 3.4}}
+    recipe.write_card(tmp_path / "v", means, sharpen=0.5, mel_match=32, tts_mel_match=0, tts_sharpen=0.9)
+    card = json.loads((tmp_path / "v" / "voice.json").read_text())
+    assert card["vocoder"] == "wavenet" and card["sharpen"] == {"copy": 0.5, "tts": 0.9}
+    voice = default_voice(tmp_path / "v")  # and the voice reads back what was written
+    assert (voice.sharpen, voice.tts_sharpen, voice.mel_match, voice.tts_mel_match) == (0.5, 0.9, 32, 0)
+    recipe.write_card(tmp_path / "v", means, sharpen=0.5, mel_match=8, tts_mel_match=8)
+    card = json.loads((tmp_path / "v" / "voice.json").read_text())
+    assert card["sharpen"] == 0.5 and card["mel_match"] == 8

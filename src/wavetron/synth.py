@@ -149,7 +149,7 @@ class Synthesizer:
         if sharpen is None:
             own = (voice is not None and isinstance(vocoder, (str, Path))
                    and Path(vocoder).resolve() == voice.vocoder.resolve())
-            sharpen = voice.sharpen if own else 0.0
+            sharpen = voice.tts_sharpen if own else 0.0
         if mel_match is None:
             mel_match = voice.tts_mel_match if voice is not None else 0
         if isinstance(mel2linear, str) and mel2linear == AUTO:

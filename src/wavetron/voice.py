@@ -22,8 +22,9 @@ VOCODER_FILE = "vocoder.safetensors"
 MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts its spectra
 # {"vocoder": "wavenet" | "griffin-lim", "mel2linear": true | false, "sharpen": X, "mel_match": N, "why": "..."}:
 # what measured better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain
-# sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none), or
-# {"copy": N, "tts": M}: N when vocoding a given mel (wavetron vocode), M for the Tacotron's (synth, the server)
+# sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none).
+# Either may be {"copy": ..., "tts": ...}: the first when vocoding a given mel (wavetron vocode), the second for
+# the Tacotron's (synth, the server)
 CARD_FILE = "voice.json"
 
 
@@ -36,9 +37,10 @@ class Voice:
     default_vocoder: str = "wavenet"  # or "griffin-lim", when the voice's WaveNet measures worse
     why: str = ""
     mel2linear: Path | None = None  # the mel -> linear network Griffin-Lim inverts through, if the voice has one
-    sharpen: float = 0.0  # the WaveNet's sampling of voiced frames (wavetron.generate.generate); 0: plain
+    sharpen: float = 0.0  # the WaveNet's sampling of voiced frames of a given mel (wavetron.generate.generate); 0: plain
     mel_match: int = 0  # steps of wavetron.audio.match_mel on a vocoder's output of a given mel; 0: none
     tts_mel_match: int = 0  # the same in text to speech, on the Tacotron's mels
+    tts_sharpen: float = 0.0  # the sharpening in text to speech
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -65,19 +67,28 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     use_mel2linear = card.get("mel2linear", True)
     if not isinstance(use_mel2linear, bool):
         raise DataError(f"{folder / CARD_FILE}: mel2linear: expected true or false, got {use_mel2linear!r}")
-    sharpen = card.get("sharpen", 0.0)
-    if isinstance(sharpen, bool) or not isinstance(sharpen, (int, float)) or not 0.0 <= sharpen < 1.0:
-        raise DataError(f"{folder / CARD_FILE}: sharpen: expected a number in [0, 1), got {sharpen!r}")
-    steps = card.get("mel_match", 0)
-    steps = dict(steps) if isinstance(steps, dict) and set(steps) <= {"copy", "tts"} else {"copy": steps, "tts": steps}
-    for kind in ("copy", "tts"):
-        value = steps.setdefault(kind, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise DataError(f"{folder / CARD_FILE}: mel_match: expected a whole number >= 0 or "
-                            f'{{"copy": N, "tts": M}}, got {card["mel_match"]!r}')
+    sharpen = _split(card, "sharpen", 0.0, lambda x: isinstance(x, (int, float)) and 0.0 <= x < 1.0,
+                     "a number in [0, 1)", folder)
+    steps = _split(card, "mel_match", 0, lambda x: isinstance(x, int) and x >= 0, "a whole number >= 0", folder)
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
-                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen), steps["copy"],
-                 steps["tts"])
+                 mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen["copy"]),
+                 steps["copy"], steps["tts"], float(sharpen["tts"]))
+
+
+def _split(card: dict, field: str, default, valid, expected: str, folder: Path) -> dict:
+    """``card[field]`` as ``{"copy": ..., "tts": ...}``: one value stands for both; a missing one is ``default``.
+
+    Raises:
+        DataError: a value is not ``valid`` (bools never are), naming the field and what was expected.
+    """
+    value = card.get(field, default)
+    split = dict(value) if isinstance(value, dict) and set(value) <= {"copy", "tts"} else {"copy": value, "tts": value}
+    for kind in ("copy", "tts"):
+        one = split.setdefault(kind, default)
+        if isinstance(one, bool) or not valid(one):
+            raise DataError(f"{folder / CARD_FILE}: {field}: expected {expected} or "
+                            f'{{"copy": X, "tts": Y}} of them, got {value!r}')
+    return split
 
 
 def card_of(vocoder: str | Path) -> Voice | None:

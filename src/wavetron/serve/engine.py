@@ -136,7 +136,7 @@ def load_voice(name: str, path: str | Path | None, device: str = "cpu") -> Loade
         griffin = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=voice.mel2linear, device=device,
                               mel_match=voice.tts_mel_match)
         wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder, mel2linear=None,
-                              text_config=griffin.text_config, device=device, sharpen=voice.sharpen,
+                              text_config=griffin.text_config, device=device, sharpen=voice.tts_sharpen,
                               mel_match=voice.tts_mel_match)
         prototypes = {GRIFFIN_LIM: griffin, WAVENET: wavenet}
         default = voice.default_vocoder
