@@ -4,8 +4,11 @@
  *
  * Weights arrive "blocked": a matrix W (O, I) is stored as (ceil(O/8), I, 8), so that for each input i
  * the eight outputs of a block are one contiguous vector. A matrix-vector product then needs no
- * horizontal sums: broadcast x[i], multiply-add one weight vector per block. Four blocks are done at a
- * time with two accumulator chains each (even and odd i), enough independent FMAs to hide their latency.
+ * horizontal sums: broadcast x[i], multiply-add one weight vector per block. Eight blocks are done at a
+ * time, one accumulator chain each, enough independent FMAs to hide their latency. Every path sums a
+ * block's inputs in the same order (one chain, i ascending), so a stream's output does not depend on how
+ * streams are grouped (one at a time or four by four, i.e. on the thread count): sampled at a low
+ * temperature, a last-bit difference would pick another class and the rest of the audio would follow it.
  * Padded outputs (zero weight rows) are computed and never read.
  *
  * bfloat16 weights are blocked by pairs of inputs instead: (ceil(O/16), ceil(I/2), 16, 2), so that one
@@ -110,21 +113,8 @@ TARGET static void matvec1(const void *W, int nblk, int I, const float *x, int x
         size_t base = (size_t)blk * I * 8, stride = (size_t)I * 8;
         for (int b = 0; b < B; b++) {
             const float *xb = x + (size_t)b * xs;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-            int i = 0;
-            for (; i + 2 <= I; i += 2) {
-                __m256 x0 = _mm256_broadcast_ss(xb + i), x1 = _mm256_broadcast_ss(xb + i + 1);
-                size_t k = base + (size_t)i * 8;
-                a0 = _mm256_fmadd_ps(load8(W, k, half), x0, a0);
-                a1 = _mm256_fmadd_ps(load8(W, k + stride, half), x0, a1);
-                a2 = _mm256_fmadd_ps(load8(W, k + 2 * stride, half), x0, a2);
-                a3 = _mm256_fmadd_ps(load8(W, k + 3 * stride, half), x0, a3);
-                c0 = _mm256_fmadd_ps(load8(W, k + 8, half), x1, c0);
-                c1 = _mm256_fmadd_ps(load8(W, k + 8 + stride, half), x1, c1);
-                c2 = _mm256_fmadd_ps(load8(W, k + 8 + 2 * stride, half), x1, c2);
-                c3 = _mm256_fmadd_ps(load8(W, k + 8 + 3 * stride, half), x1, c3);
-            }
-            for (; i < I; i++) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < I; i++) {
                 __m256 x0 = _mm256_broadcast_ss(xb + i);
                 size_t k = base + (size_t)i * 8;
                 a0 = _mm256_fmadd_ps(load8(W, k, half), x0, a0);
@@ -133,25 +123,21 @@ TARGET static void matvec1(const void *W, int nblk, int I, const float *x, int x
                 a3 = _mm256_fmadd_ps(load8(W, k + 3 * stride, half), x0, a3);
             }
             float *yb = y + (size_t)b * ys + blk * 8;
-            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), _mm256_add_ps(a0, c0)));
-            _mm256_storeu_ps(yb + 8, _mm256_add_ps(_mm256_loadu_ps(yb + 8), _mm256_add_ps(a1, c1)));
-            _mm256_storeu_ps(yb + 16, _mm256_add_ps(_mm256_loadu_ps(yb + 16), _mm256_add_ps(a2, c2)));
-            _mm256_storeu_ps(yb + 24, _mm256_add_ps(_mm256_loadu_ps(yb + 24), _mm256_add_ps(a3, c3)));
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), a0));
+            _mm256_storeu_ps(yb + 8, _mm256_add_ps(_mm256_loadu_ps(yb + 8), a1));
+            _mm256_storeu_ps(yb + 16, _mm256_add_ps(_mm256_loadu_ps(yb + 16), a2));
+            _mm256_storeu_ps(yb + 24, _mm256_add_ps(_mm256_loadu_ps(yb + 24), a3));
         }
     }
     for (; blk < nblk; blk++) {
         size_t base = (size_t)blk * I * 8;
         for (int b = 0; b < B; b++) {
             const float *xb = x + (size_t)b * xs;
-            __m256 a0 = _mm256_setzero_ps(), c0 = a0;
-            int i = 0;
-            for (; i + 2 <= I; i += 2) {
+            __m256 a0 = _mm256_setzero_ps();
+            for (int i = 0; i < I; i++)
                 a0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8, half), _mm256_broadcast_ss(xb + i), a0);
-                c0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8 + 8, half), _mm256_broadcast_ss(xb + i + 1), c0);
-            }
-            if (i < I) a0 = _mm256_fmadd_ps(load8(W, base + (size_t)i * 8, half), _mm256_broadcast_ss(xb + i), a0);
             float *yb = y + (size_t)b * ys + blk * 8;
-            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), _mm256_add_ps(a0, c0)));
+            _mm256_storeu_ps(yb, _mm256_add_ps(_mm256_loadu_ps(yb), a0));
         }
     }
 }
@@ -243,49 +229,55 @@ TARGET_BF16 static void matvec_bf16_1(const uint32_t *W, int nblk, int I2, const
         }
         for (; blk < nblk; blk++) {
             const uint32_t *w = W + (size_t)blk * stride;
-            __m512 a0 = _mm512_setzero_ps(), c0 = a0, a1 = a0, c1 = a0;
+            __m512 a0 = _mm512_setzero_ps(), c0 = a0;
             int p = 0;
-            for (; p + 4 <= I2; p += 4) {
+            for (; p + 2 <= I2; p += 2) {
                 const uint32_t *k = w + (size_t)p * 16;
                 a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(k), (__m512bh)_mm512_set1_epi32((int)xb[p]));
                 c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_loadu_si512(k + 16), (__m512bh)_mm512_set1_epi32((int)xb[p + 1]));
-                a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(k + 32), (__m512bh)_mm512_set1_epi32((int)xb[p + 2]));
-                c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_loadu_si512(k + 48), (__m512bh)_mm512_set1_epi32((int)xb[p + 3]));
             }
-            for (; p < I2; p++)
+            if (p < I2)
                 a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16), (__m512bh)_mm512_set1_epi32((int)xb[p]));
             float *o = yb + blk * 16;
-            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_add_ps(_mm512_add_ps(a0, c0), _mm512_add_ps(a1, c1))));
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_add_ps(a0, c0)));
         }
     }
 }
 
-/* matvec_bf16_1 for four streams at once: each weight vector, loaded once, serves four products. */
+/* matvec_bf16_1 for four streams at once: each weight vector, loaded once, serves four products. One
+ * block at a time, its sums in matvec_bf16_1's order (even and odd pairs apart, then added). */
 TARGET_BF16 static void matvec_bf16_4(const uint32_t *W, int nblk, int I2, const uint32_t *pairs, float *y, int ys) {
     const size_t stride = (size_t)I2 * 16;
     const uint32_t *x0 = pairs, *x1 = pairs + I2, *x2 = pairs + 2 * (size_t)I2, *x3 = pairs + 3 * (size_t)I2;
-    int blk = 0;
-    for (; blk + 2 <= nblk; blk += 2) {
+    for (int blk = 0; blk < nblk; blk++) {
         const uint32_t *w = W + (size_t)blk * stride;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        for (int p = 0; p < I2; p++) {
-            const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16);
-            const __m512bh w1 = (__m512bh)_mm512_loadu_si512(w + stride + (size_t)p * 16);
-            const __m512bh v0 = (__m512bh)_mm512_set1_epi32((int)x0[p]), v1 = (__m512bh)_mm512_set1_epi32((int)x1[p]);
-            const __m512bh v2 = (__m512bh)_mm512_set1_epi32((int)x2[p]), v3 = (__m512bh)_mm512_set1_epi32((int)x3[p]);
-            a0 = _mm512_dpbf16_ps(a0, w0, v0); c0 = _mm512_dpbf16_ps(c0, w1, v0);
-            a1 = _mm512_dpbf16_ps(a1, w0, v1); c1 = _mm512_dpbf16_ps(c1, w1, v1);
-            a2 = _mm512_dpbf16_ps(a2, w0, v2); c2 = _mm512_dpbf16_ps(c2, w1, v2);
-            a3 = _mm512_dpbf16_ps(a3, w0, v3); c3 = _mm512_dpbf16_ps(c3, w1, v3);
+        int p = 0;
+        for (; p + 2 <= I2; p += 2) {
+            const __m512bh we = (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16);
+            const __m512bh wo = (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16 + 16);
+            a0 = _mm512_dpbf16_ps(a0, we, (__m512bh)_mm512_set1_epi32((int)x0[p]));
+            a1 = _mm512_dpbf16_ps(a1, we, (__m512bh)_mm512_set1_epi32((int)x1[p]));
+            a2 = _mm512_dpbf16_ps(a2, we, (__m512bh)_mm512_set1_epi32((int)x2[p]));
+            a3 = _mm512_dpbf16_ps(a3, we, (__m512bh)_mm512_set1_epi32((int)x3[p]));
+            c0 = _mm512_dpbf16_ps(c0, wo, (__m512bh)_mm512_set1_epi32((int)x0[p + 1]));
+            c1 = _mm512_dpbf16_ps(c1, wo, (__m512bh)_mm512_set1_epi32((int)x1[p + 1]));
+            c2 = _mm512_dpbf16_ps(c2, wo, (__m512bh)_mm512_set1_epi32((int)x2[p + 1]));
+            c3 = _mm512_dpbf16_ps(c3, wo, (__m512bh)_mm512_set1_epi32((int)x3[p + 1]));
         }
-        __m512 acc[8] = {a0, c0, a1, c1, a2, c2, a3, c3};
+        if (p < I2) {
+            const __m512bh we = (__m512bh)_mm512_loadu_si512(w + (size_t)p * 16);
+            a0 = _mm512_dpbf16_ps(a0, we, (__m512bh)_mm512_set1_epi32((int)x0[p]));
+            a1 = _mm512_dpbf16_ps(a1, we, (__m512bh)_mm512_set1_epi32((int)x1[p]));
+            a2 = _mm512_dpbf16_ps(a2, we, (__m512bh)_mm512_set1_epi32((int)x2[p]));
+            a3 = _mm512_dpbf16_ps(a3, we, (__m512bh)_mm512_set1_epi32((int)x3[p]));
+        }
+        const __m512 acc[4] = {_mm512_add_ps(a0, c0), _mm512_add_ps(a1, c1), _mm512_add_ps(a2, c2), _mm512_add_ps(a3, c3)};
         for (int b = 0; b < 4; b++) {
             float *o = y + (size_t)b * ys + blk * 16;
-            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[2 * b]));
-            _mm512_storeu_ps(o + 16, _mm512_add_ps(_mm512_loadu_ps(o + 16), acc[2 * b + 1]));
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[b]));
         }
     }
-    if (blk < nblk) matvec_bf16_1(W + (size_t)blk * stride, nblk - blk, I2, pairs, 4, y + blk * 16, ys);
 }
 
 /* y[b] += W x[b] for every stream b: four streams at a time, the rest one by one. nblk blocks of the
