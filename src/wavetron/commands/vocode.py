@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                         help="fast-path weights: float16 halves the weight traffic (logits within ~3e-4 "
                              "relative); bfloat16 too, with no conversion per weight, on CPUs with AVX-512 BF16 "
-                             "(inputs rounded as well: logits within ~1e-2 relative); auto uses float16 only "
+                             "(inputs rounded as well: logits within ~5e-3 relative); auto uses float16 only "
                              "where lossless (a float16 export) and measured faster on this CPU")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 is argmax")
     parser.add_argument("--sharpen", type=float, default=None, metavar="X",
