@@ -97,3 +97,17 @@ def test_mel_match_pulls_the_vocoded_audio_onto_the_input_mel(vocoder, tmp_path,
     assert distance(matched) < 0.5 * distance(plain)
     assert main(["vocode", wav, "--vocoder", str(vocoder), "--out", str(tmp_path / "x.wav"), "--mel-match", "-1"]) == 2
     assert "--mel-match -1: expected a whole number >= 0" in capsys.readouterr().err
+
+
+def test_precision_refused_where_it_cannot_run(vocoder, tmp_path, speech_wavs, capsys):
+    from wavetron.generate.fast import bfloat16_available
+
+    wav, out = str(speech_wavs[0]), str(tmp_path / "x.wav")
+    assert main(["vocode", wav, "--vocoder", str(vocoder), "--out", out, "--precision", "float16",
+                 "--method", "cached"]) == 2
+    assert "--precision float16: the weights of the compiled loop" in capsys.readouterr().err
+    code = main(["vocode", wav, "--vocoder", str(vocoder), "--out", out, "--precision", "bfloat16"])
+    if bfloat16_available():
+        assert code == 0 and Path(out).is_file()
+    else:
+        assert code == 2 and "this CPU lacks AVX-512 BF16" in capsys.readouterr().err

@@ -62,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
     if args.mel_match < 0:
         raise ConfigError(f"--mel-match {args.mel_match}: expected a whole number >= 0")
+    if args.precision in ("float16", "bfloat16") and args.method == "cached":
+        raise ConfigError(f"--precision {args.precision}: the weights of the compiled loop (--method fast or auto); "
+                          "--method cached runs the model as it is")
+    if args.precision == "bfloat16":
+        from ..generate.fast import bfloat16_available
+
+        if not bfloat16_available():
+            raise ConfigError("--precision bfloat16: this CPU lacks AVX-512 BF16 (or the C kernel is not built); "
+                              "use float32 or float16")
     model, config = load_vocoder(args.vocoder, args.device)
     if args.sharpen and model.dims.output != "softmax":
         raise ConfigError(f"--sharpen: {args.vocoder} outputs a {model.dims.output} distribution; sharpening "
