@@ -14,8 +14,9 @@
  * bfloat16 weights are blocked by pairs of inputs instead: (ceil(O/16), ceil(I/2), 16, 2), so that one
  * 64-byte vector holds inputs 2p and 2p+1 of sixteen outputs, which VDPBF16PS multiplies by the input
  * pair (rounded to bfloat16 once per product) and adds into sixteen float32 sums: 32 multiply-adds per
- * instruction from half the bytes of float32. At batch 1 the loop streams every weight from L2 once per
- * sample, so bytes per weight, not FMA width, set its speed.
+ * instruction from half the bytes of float32. Each block keeps two chains (even and odd pairs, added at
+ * the end) in every path, so here too the grouping of streams does not change a sum. At batch 1 the loop
+ * streams every weight from L2 once per sample, so bytes per weight, not FMA width, set its speed.
  *
  * One call runs n steps for B streams; the Python side (fast.py) checks every shape before calling.
  */
