@@ -83,6 +83,7 @@ def test_float16_weights_stay_close_and_auto_uses_them_only_where_lossless_and_f
     assert (auto - ref).abs().max() < 1e-4
 
 
+@needs_c
 @pytest.mark.parametrize("kind", list(KINDS) + ["odd-inputs"])
 def test_bfloat16_weights_stay_close_where_the_cpu_has_them(kind):
     kw = KINDS.get(kind, dict(residual_channels=11, gate_channels=18, skip_channels=7))  # odd inputs: paired with 0
