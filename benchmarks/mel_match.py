@@ -9,6 +9,9 @@ own time and the match's are CPU seconds per second of audio (RTF) on this threa
 
     taskset -c 0 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mel_match.py \\
         --held HELD --wavs WORK/corpus/wavs --count 20 --steps 0,8,16,32,64
+
+``--starts WaveNet --precision bfloat16`` (or float32, float16) measures only the WaveNet, with the given
+fast-path weights: how a weight precision changes what the vocoder sounds like.
 """
 from __future__ import annotations
 
