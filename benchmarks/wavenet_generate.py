@@ -183,10 +183,14 @@ def stream_rate(nbytes: int, repeats: int = 5) -> float:
 
 
 def print_roofline(rows: dict, packs: dict) -> None:
-    """For each C-kernel row of ``packs``: weight bytes per sample, the stream floor, the row's share of it."""
+    """For each C-kernel row of ``packs``: weight bytes per sample, the stream floor, the row's share of it.
+    Rows whose weights are the same size share one measured rate."""
+    rates = {}
     for label, packed in packs.items():
         nbytes = weight_bytes(packed)
-        rate = stream_rate(nbytes)
+        if nbytes not in rates:
+            rates[nbytes] = stream_rate(nbytes)
+        rate = rates[nbytes]
         floor = rate * 1e9 / nbytes  # samples/s if reading the weights were all a sample cost
         samples, wall, _ = rows[label]
         print(f"{label:52s} weights {nbytes / 1024:6.0f} KiB/sample, streamed at {rate:6.1f} GB/s: "
