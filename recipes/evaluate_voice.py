@@ -3,14 +3,15 @@
     python recipes/evaluate_voice.py WORK_DIR [--out DIR] [--voice DIR] [--limit N] [--jobs 2]
                                      [--vocoders wavenet,griffinlim,mel2linear] [--asr both] [--asr-model DIR]
                                      [--sharpen X] [--tts-sharpen X] [--mel-match N] [--tts-mel-match N]
-                                     [--record] [--write-card]
+                                     [--refine-mel | --no-refine-mel] [--seed S] [--record] [--write-card]
 
 WORK_DIR is that of ``recipes/default_voice.sh`` (it reads ``WORK_DIR/features``). Systems, each a
 folder of wavs under ``--out`` (default ``WORK_DIR/evaluation``):
 
 - ``reference``: the held-out recordings as the models saw them (trimmed, peak-normalised);
 - ``tts-wavenet``: text -> the voice's Tacotron -> its WaveNet (what ``wavetron synth`` does), sampling with
-  the voice card's text-to-speech ``sharpen`` (or ``--tts-sharpen``; copy synthesis: ``--sharpen``);
+  the voice card's text-to-speech ``sharpen`` (or ``--tts-sharpen``; copy synthesis: ``--sharpen``), and on the
+  mel of the voice's mel -> linear network's spectrum where the card sets ``refine_mel`` (or ``--refine-mel``);
 - ``tts-griffinlim``: the same mels through Griffin-Lim (the mel filterbank's pseudo-inverse);
 - ``tts-mel2linear``: the same mels through the voice's mel -> linear network, then Griffin-Lim;
 - ``copy-wavenet``, ``copy-griffinlim``, ``copy-mel2linear``: the reference's own mel through each.
@@ -27,7 +28,8 @@ Each is scored with ``wavetron evaluate`` against ``reference`` (TTS: MCD-DTW, F
 synthesis: PESQ-WB, STOI, MCD-DTW, WER and CER, aligned within one hop, since a vocoder is frame-synchronous
 with its mel; the reference's own WER as the recogniser's floor), by PocketSphinx and Whisper (``--asr``),
 and ``summary.md`` / ``summary.json`` hold the mean table, the real-time factors and the validation focus
-score of the Tacotron's alignments. Wavs and reports already written are kept, so an interrupted run
+score of the Tacotron's alignments. ``--seed`` seeds the prenet dropout and every vocoder's sampling (default 0),
+to measure the spread from one draw to another. Wavs and reports already written are kept, so an interrupted run
 resumes. ``--record`` (implied by ``--write-card``) merges the measured systems into the voice's
 ``evaluation.json``, from which ``recipes/voice_tables.py`` writes the README and docs/choosing.md tables.
 """
@@ -122,9 +124,9 @@ def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) ->
 
 
 def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int,
-                    mel2linear=None, sharpen: float = 0.0, mel_match: int = 0) -> tuple[float, float]:
-    """Each reference's mel through ``vocoder`` (a WaveNet sampling with ``sharpen``, or None for Griffin-Lim,
-    through ``mel2linear`` when given), then ``mel_match`` steps onto the mel, into ``folder``."""
+                    mel2linear=None, sharpen: float = 0.0, mel_match: int = 0, seed: int = 0) -> tuple[float, float]:
+    """Each reference's mel through ``vocoder`` (a WaveNet sampling with ``sharpen`` from ``seed``, or None for
+    Griffin-Lim, through ``mel2linear`` when given), then ``mel_match`` steps onto the mel, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
     rate = features.audio_config.sample_rate
@@ -135,11 +137,11 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
         began = _cpu_seconds()
         if vocoder is not None:
             with torch.no_grad():
-                waves = generate_folded_batch(vocoder, mels, threads=threads, sharpen=sharpen)
+                waves = generate_folded_batch(vocoder, mels, threads=threads, sharpen=sharpen, seed=seed)
         elif mel2linear is not None:
-            waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config) for mel in mels]
+            waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config, seed=seed) for mel in mels]
         else:
-            waves = [mel_to_audio(mel, features.audio_config) for mel in mels]
+            waves = [mel_to_audio(mel, features.audio_config, seed=seed) for mel in mels]
         if mel_match:
             waves = [match_mel(wave.float(), mel.float(), features.audio_config, mel_match)
                      for wave, mel in zip(waves, mels)]
@@ -182,11 +184,12 @@ def _wers(values: dict) -> str:
 
 
 def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0,
-               tts_sharpen: float | None = None) -> None:
+               tts_sharpen: float | None = None, refine_mel: bool = False) -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
     WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
     has one and it lowers the held-out WER. ``sharpen``, ``mel_match`` (copy rows), ``tts_sharpen`` (default
-    ``sharpen``), ``tts_mel_match`` (tts rows): what the rows were measured with."""
+    ``sharpen``), ``tts_mel_match`` (tts rows), ``refine_mel`` (the tts-wavenet row): what the rows were
+    measured with."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
         extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
@@ -202,17 +205,19 @@ def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int =
     steps = mel_match if mel_match == tts_mel_match else {"copy": mel_match, "tts": tts_mel_match}
     sharpening = sharpen if sharpen == tts_sharpen else {"copy": sharpen, "tts": tts_sharpen}
     card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpening, "mel_match": steps,
-            "why": why}
+            **({"refine_mel": True} if refine_mel else {}), "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
 def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: dict, threads: int,
-           sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0, tts_sharpen: float | None = None) -> Path:
+           sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0, tts_sharpen: float | None = None,
+           refine_mel: bool = False, seed: int = 0) -> Path:
     """Merge the measured systems into ``folder/evaluation.json``: the values measured now replace those of
     the same system and key; other systems, and keys not measured now (another recogniser's), are kept. The
     WaveNet rows measured now note the ``sharpen`` they were sampled with (``tts_sharpen`` in tts rows, default
     ``sharpen``), unless it is 0 (plain sampling), and
-    every row measured now its mel-match steps (``mel_match`` in copy rows, ``tts_mel_match`` in tts rows), unless 0.
+    every row measured now its mel-match steps (``mel_match`` in copy rows, ``tts_mel_match`` in tts rows), unless 0;
+    the tts-wavenet row ``refine_mel`` when set, and every row its ``seed`` unless 0.
 
     Raises:
         SystemExit: the file holds rows measured on other sentences that are not all measured now (rows of
@@ -240,6 +245,10 @@ def record(folder: Path, means: dict, rtf: dict, alignment: dict, items, asr: di
         steps = tts_mel_match if system.startswith("tts-") else mel_match
         if steps:
             systems[system]["mel_match"] = steps
+        if refine_mel and system == "tts-wavenet":
+            systems[system]["refine_mel"] = True
+        if seed:
+            systems[system]["seed"] = seed
     order = ["reference"] + [f"{kind}-{name}" for kind in ("tts", "copy") for name in VOCODERS]
     data = {"sentences": len(ids), "threads": threads, "asr": data.get("asr", {}) | asr,
             "alignment": alignment or data.get("alignment", {}),
@@ -307,6 +316,11 @@ def main() -> None:
                         help="steps that pull each copy onto its mel, >= 0 (default: the voice card's)")
     parser.add_argument("--tts-mel-match", type=int, metavar="N",
                         help="steps that pull each spoken sentence onto its mel, >= 0 (default: the voice card's)")
+    parser.add_argument("--refine-mel", action=argparse.BooleanOptionalAction, default=None,
+                        help="text to speech through the WaveNet: vocode the mel of the mel -> linear network's "
+                             "spectrum instead of the Tacotron's (default: the voice card's refine_mel)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="seed of the prenet dropout and of every vocoder's sampling (default 0)")
     parser.add_argument("--vocoders", default=",".join(VOCODERS),
                         help="comma-separated systems to measure, of " + ", ".join(VOCODERS) + " (default all)")
     args = parser.parse_args()
@@ -324,6 +338,7 @@ def main() -> None:
     tts_mel_match = voice.tts_mel_match if args.tts_mel_match is None else args.tts_mel_match
     if min(mel_match, tts_mel_match) < 0:
         parser.error(f"--mel-match {mel_match}, --tts-mel-match {tts_mel_match}: expected whole numbers >= 0")
+    refine_mel = voice.refine_mel if args.refine_mel is None else args.refine_mel
     features = FeatureSet(args.work / "features")
     items = features.items("val")[: args.limit]
     if args.write_card and set(vocoders) != set(VOCODERS):  # the others must be on record for these sentences
@@ -342,13 +357,15 @@ def main() -> None:
     synthesizers = {}
     if "wavenet" in vocoders:
         synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=tts_sharpen,
-                                              mel_match=tts_mel_match)
+                                              mel_match=tts_mel_match, refine_mel=refine_mel,
+                                              mel2linear=voice.mel2linear_file if refine_mel else None,
+                                              seed=args.seed)
     if "griffinlim" in vocoders:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None,
-                                                 mel_match=tts_mel_match)
+                                                 mel_match=tts_mel_match, seed=args.seed)
     if "mel2linear" in vocoders and mel2linear.is_file():
         synthesizers["mel2linear"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=mel2linear,
-                                                 mel_match=tts_mel_match)
+                                                 mel_match=tts_mel_match, seed=args.seed)
     if not synthesizers:
         parser.error(f"--vocoders {args.vocoders}: the voice has no {MEL2LINEAR_FILE}")
     speed, jobs, alignment = {}, {}, {}
@@ -364,7 +381,8 @@ def main() -> None:
             jobs[f"tts-{name}"] = pool.submit(score, out, f"tts-{name}", metrics, args.asr, args.asr_model, None)
             speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder,
                                                     threads, synthesizer.mel2linear,
-                                                    sharpen if synthesizer.vocoder is not None else 0.0, mel_match)
+                                                    sharpen if synthesizer.vocoder is not None else 0.0, mel_match,
+                                                    args.seed)
             # Copy synthesis keeps the mel's frames: its true lag is within a hop of 0.
             jobs[f"copy-{name}"] = pool.submit(score, out, f"copy-{name}", COPY_METRICS, args.asr, args.asr_model,
                                                hop)
@@ -374,13 +392,13 @@ def main() -> None:
     table = summary_table(means, speed, voice, items, threads, alignment)
     if args.record or args.write_card:
         path = record(voice.tacotron.parent, means, rtf, alignment, items, recognisers(args.asr, args.asr_model),
-                      threads, sharpen, mel_match, tts_mel_match, tts_sharpen)
+                      threads, sharpen, mel_match, tts_mel_match, tts_sharpen, refine_mel, args.seed)
         print(f"recorded {', '.join(means)} in {path}", file=sys.stderr)
     if args.write_card:
         # From the merged record, so the card names every recogniser measured, now or before.
         systems = json.loads(path.read_text())["systems"]
         write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen, mel_match,
-                   tts_mel_match, tts_sharpen)
+                   tts_mel_match, tts_sharpen, refine_mel)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))

@@ -67,6 +67,29 @@ def test_padding_does_not_change_an_items_output(features):
         model(torch.randn(2, 40, 30))
 
 
+def test_refine_is_the_log_mel_of_the_predicted_magnitude_in_the_features_units(features):
+    from wavetron.audio import mel_spectrogram
+    from wavetron.data import FeatureSet
+
+    features_set = FeatureSet(features)
+    audio_config = features_set.audio_config
+    model = tiny_model(features).eval()
+    item = features_set.items("train")[0]
+    audio = features_set.load_audio(item)
+    truth = log_magnitude(audio.unsqueeze(0), audio_config)  # (1, n_freq, F)
+    frames = truth.shape[-1]
+    # a network that predicts the recording's own magnitude hands back the recording's own mel
+    model.forward = lambda mels, lengths=None: truth[..., : mels.shape[-1]]
+    recorded = mel_spectrogram(audio, audio_config).unsqueeze(0)  # (1, n_mels, F)
+    refined = model.refine(recorded)
+    assert refined.shape == recorded.shape == (1, audio_config.n_mels, frames)
+    torch.testing.assert_close(refined, recorded, atol=2e-3, rtol=1e-3)
+    # padding frames stay at the floor (the log of silence)
+    padded = model.refine(recorded, torch.tensor([frames - 5]))
+    torch.testing.assert_close(padded[..., : frames - 5], refined[..., : frames - 5])
+    assert bool((padded[..., frames - 5:] == math.log(audio_config.log_floor)).all())
+
+
 def test_training_beats_the_filterbank_pseudo_inverse(features, tmp_path):
     """Through the real trainer: 150 steps on 10 sentences take the L1 of log magnitudes below the
     pseudo-inverse's, and the checkpoint loads back as the same kind of model."""

@@ -116,7 +116,7 @@ class Synthesizer:
         mel2linear: a mel -> linear network (:mod:`wavetron.models.mel2linear`; path or module) whose
             spectra Griffin-Lim inverts instead of the mel filterbank's pseudo-inverse; ``"auto"`` (the
             default): the shipped voice's with the shipped Tacotron, none with any other; None: none.
-            Used only when Griffin-Lim vocodes.
+            Used when Griffin-Lim vocodes, and by ``refine_mel``.
         max_decoder_steps, stop_threshold, attention_window: override the Tacotron config's inference
             guard, threshold and attention window (``[back, forward]`` tokens; ``[]``: none).
         seed: seeds the prenet dropout and the vocoder's sampling.
@@ -130,6 +130,10 @@ class Synthesizer:
         mel_match: steps of :func:`wavetron.audio.match_mel` that pull each sentence's audio, whatever the
             vocoder, onto its decoded mel (0: none). None (the default): the voice card's text-to-speech value
             with the shipped Tacotron, 0 with any other.
+        refine_mel: the WaveNet vocodes the mel of the mel -> linear network's spectrum
+            (:meth:`wavetron.models.mel2linear.MelToLinear.refine`) instead of the Tacotron's own, sharper where
+            the Tacotron over-smooths. None (the default): the voice card's ``refine_mel`` with the shipped voice's
+            own WaveNet (and its mel -> linear network), off with any other.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
@@ -137,7 +141,8 @@ class Synthesizer:
                  max_decoder_steps: int | None = None, stop_threshold: float | None = None, seed: int = 0,
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
                  fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float | None = None,
-                 attention_window: list[int] | None = None, mel_match: int | None = None) -> None:
+                 attention_window: list[int] | None = None, mel_match: int | None = None,
+                 refine_mel: bool | None = None) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -146,14 +151,16 @@ class Synthesizer:
             tacotron = voice.tacotron
         if isinstance(vocoder, str) and vocoder == AUTO:
             vocoder = voice.vocoder if voice is not None and voice.default_vocoder == "wavenet" else None
+        own = (voice is not None and isinstance(vocoder, (str, Path))
+               and Path(vocoder).resolve() == voice.vocoder.resolve())  # the shipped voice's own WaveNet
         if sharpen is None:
-            own = (voice is not None and isinstance(vocoder, (str, Path))
-                   and Path(vocoder).resolve() == voice.vocoder.resolve())
             sharpen = voice.tts_sharpen if own else 0.0
+        if refine_mel is None:
+            refine_mel = voice.refine_mel if own else False
         if mel_match is None:
             mel_match = voice.tts_mel_match if voice is not None else 0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
-            mel2linear = voice.mel2linear if voice is not None else None
+            mel2linear = None if voice is None else voice.mel2linear_file if refine_mel and own else voice.mel2linear
         self.device = device
         self.tacotron, config = _load(tacotron, "tacotron", device)
         if not isinstance(self.tacotron, Tacotron):
@@ -170,7 +177,12 @@ class Synthesizer:
             if vocoder_audio is not None:
                 check_audio_settings(self.audio, vocoder_audio, str(tacotron), str(vocoder))
         self.mel2linear: nn.Module | None = None
-        if mel2linear is not None and self.vocoder is None:
+        if not isinstance(refine_mel, bool):
+            raise ConfigError(f"refine_mel {refine_mel!r}: expected True or False")
+        if refine_mel and (self.vocoder is None or mel2linear is None):
+            raise ConfigError("refine_mel: needs a WaveNet vocoder and a mel2linear network (mel2linear=)")
+        self.refine_mel = refine_mel
+        if mel2linear is not None and (self.vocoder is None or refine_mel):
             self.mel2linear, converter_config = _load(mel2linear, "mel2linear", device)
             if not hasattr(self.mel2linear, "magnitude"):
                 raise DataError(f"{mel2linear}: not a mel -> linear network ({type(self.mel2linear).__name__})")
@@ -286,7 +298,10 @@ class Synthesizer:
             from .generate import generate_folded_batch
 
             # every sentence is folded into ~1 s segments, all generated as one batch over the cores
-            mels = [result.mels[row, :, : int(result.lengths[row])] for row in range(len(speakers))]
+            mels = result.mels
+            if self.refine_mel:
+                mels = self.mel2linear.refine(mels.float(), result.lengths.to(mels.device))
+            mels = [mels[row, :, : int(result.lengths[row])] for row in range(len(speakers))]
             ids = speakers.tolist() if self.vocoder.speaker is not None else None
             pieces = generate_folded_batch(self.vocoder, mels, ids, segment_frames=self.fold_frames,
                                            overlap_frames=self.fold_overlap, seed=self.seed,

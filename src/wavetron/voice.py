@@ -24,7 +24,8 @@ MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts
 # what measured better; X in [0, 1) is how the WaveNet sharpens its voiced frames (generate(..., sharpen=); 0: plain
 # sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none).
 # Either may be {"copy": ..., "tts": ...}: the first when vocoding a given mel (wavetron vocode), the second for
-# the Tacotron's (synth, the server)
+# the Tacotron's (synth, the server). "refine_mel": true | false (default false): in text to speech the WaveNet
+# vocodes the mel of the mel -> linear network's spectrum (MelToLinear.refine) instead of the Tacotron's mel
 CARD_FILE = "voice.json"
 
 
@@ -41,6 +42,8 @@ class Voice:
     mel_match: int = 0  # steps of wavetron.audio.match_mel on a vocoder's output of a given mel; 0: none
     tts_mel_match: int = 0  # the same in text to speech, on the Tacotron's mels
     tts_sharpen: float = 0.0  # the sharpening in text to speech
+    refine_mel: bool = False  # text to speech: the WaveNet vocodes MelToLinear.refine of the Tacotron's mel
+    mel2linear_file: Path | None = None  # the voice's mel -> linear network, whether or not Griffin-Lim uses it
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -70,9 +73,15 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
     sharpen = _split(card, "sharpen", 0.0, lambda x: isinstance(x, (int, float)) and 0.0 <= x < 1.0,
                      "a number in [0, 1)", folder)
     steps = _split(card, "mel_match", 0, lambda x: isinstance(x, int) and x >= 0, "a whole number >= 0", folder)
+    refine = card.get("refine_mel", False)
+    if not isinstance(refine, bool):
+        raise DataError(f"{folder / CARD_FILE}: refine_mel: expected true or false, got {refine!r}")
+    if refine and not mel2linear.is_file():
+        raise DataError(f"{folder / CARD_FILE}: refine_mel: true needs {mel2linear}, which is missing")
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
                  mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen["copy"]),
-                 steps["copy"], steps["tts"], float(sharpen["tts"]))
+                 steps["copy"], steps["tts"], float(sharpen["tts"]), refine,
+                 mel2linear if mel2linear.is_file() else None)
 
 
 def _split(card: dict, field: str, default, valid, expected: str, folder: Path) -> dict:

@@ -326,6 +326,18 @@ def test_each_vocoder_of_the_voice_can_be_asked_for(server):
     assert {record(server, answer)["vocoder"] for answer in answers.values()} == {"griffin-lim", "wavenet"}
 
 
+def test_the_servers_wavenet_speaks_as_the_synthesizer_does_with_the_voice_card(server):
+    # the card's sharpening and refined mel reach the server's worker threads
+    answer = server.request("POST", "/v1/audio/speech", {"input": "Hi there.", "vocoder": "wavenet",
+                                                          "response_format": "wav"})
+    served, rate = soundfile.read(io.BytesIO(answer.body), dtype="int16")
+    voice = default_voice()
+    audio, _ = Synthesizer(vocoder=voice.vocoder).synthesize("Hi there.")
+    expected = np.round(np.clip(audio, -1, 1) * 32767)
+    assert rate == RATE and served.shape == expected.shape
+    assert np.abs(served.astype(np.float64) - expected).max() <= 1
+
+
 def test_a_client_that_leaves_a_whole_file_request_stops_its_synthesis(server):
     import socket
 

@@ -44,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="N steps that pull each sentence's audio onto its decoded mel, keeping the vocoder's "
                              "phase and fine structure (default: the voice card's text-to-speech value with the "
                              "shipped Tacotron, else 0)")
+    parser.add_argument("--refine-mel", action=argparse.BooleanOptionalAction, default=None,
+                        help="WaveNet vocoder: vocode the mel of the mel -> linear network's spectrum (--mel2linear) "
+                             "instead of the Tacotron's (default: the voice card's refine_mel with the shipped WaveNet, "
+                             "else off)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     synthesizer = Synthesizer(tacotron=args.tacotron or None, vocoder=vocoder_choice(args.vocoder, args.tacotron),
                               device=args.device, batch_size=args.batch_size, griffin_lim_iters=args.griffin_lim_iters,
                               max_decoder_steps=args.max_decoder_steps, seed=args.seed, sharpen=args.sharpen,
-                              mel_match=args.mel_match,
+                              mel_match=args.mel_match, refine_mel=args.refine_mel,
                               mel2linear=None if args.mel2linear == "none" else args.mel2linear)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)

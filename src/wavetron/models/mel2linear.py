@@ -56,6 +56,23 @@ class MelToLinear(nn.Module):
         magnitude = log.clamp(max=math.log(self.audio.n_fft)).exp()  # no STFT of [-1, 1] audio is larger
         return magnitude if batched else magnitude.squeeze(0)
 
+    @torch.no_grad()
+    def refine(self, mels: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The log-mel of the predicted spectrum: ``(B, n_mels, T)`` -> ``(B, n_mels, T)``, padding frames at the floor.
+
+        Trained on a Tacotron's ground-truth-aligned mels, the network maps that Tacotron's over-smoothed
+        output towards the spectra of real recordings; the mel of its prediction is then a sharper mel,
+        in the features' own units (``log(max(filterbank @ |STFT| ** power, log_floor))``), for a vocoder.
+        """
+        from ..audio import mel_filterbank
+
+        basis = mel_filterbank(self.audio, mels.device)  # (n_mels, n_freq)
+        power = self.magnitude(mels, lengths).pow(self.audio.power)  # (B, n_freq, T)
+        out = torch.log((basis @ power).clamp_min(self.audio.log_floor)).to(mels.dtype)
+        if lengths is not None:
+            out = out.masked_fill(~lengths_mask(lengths, mels.shape[-1]).unsqueeze(1), self.pad_value)
+        return out
+
     def loss(self, batch) -> dict[str, Tensor]:
         """Masked L1 between predicted and real log linear magnitudes: keys ``loss`` and ``linear/l1``.
 

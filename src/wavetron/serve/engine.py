@@ -135,9 +135,10 @@ def load_voice(name: str, path: str | Path | None, device: str = "cpu") -> Loade
         card = json.loads((folder / CARD_FILE).read_text()) if (folder / CARD_FILE).is_file() else {}
         griffin = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=voice.mel2linear, device=device,
                               mel_match=voice.tts_mel_match)
-        wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder, mel2linear=None,
+        wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder,
+                              mel2linear=voice.mel2linear_file if voice.refine_mel else None,
                               text_config=griffin.text_config, device=device, sharpen=voice.tts_sharpen,
-                              mel_match=voice.tts_mel_match)
+                              mel_match=voice.tts_mel_match, refine_mel=voice.refine_mel)
         prototypes = {GRIFFIN_LIM: griffin, WAVENET: wavenet}
         default = voice.default_vocoder
     else:
@@ -234,7 +235,8 @@ class Engine:
             cache[key] = Synthesizer(tacotron=proto.tacotron, vocoder=proto.vocoder or GRIFFIN_LIM,
                                      mel2linear=proto.mel2linear, text_config=proto.text_config,
                                      device=proto.device, griffin_lim_iters=proto.griffin_lim_iters,
-                                     fold_frames=proto.fold_frames, fold_overlap=proto.fold_overlap)
+                                     fold_frames=proto.fold_frames, fold_overlap=proto.fold_overlap,
+                                     sharpen=proto.sharpen, mel_match=proto.mel_match, refine_mel=proto.refine_mel)
         return cache[key]
 
     def _one(self, job: Job, text: str) -> SentenceResult:
