@@ -48,8 +48,10 @@ def _cell(values: dict, key: str, decimals: int) -> str:
 
 
 def _sharpened(row: dict) -> str:
-    """A row's settings as evaluate_voice.py notes them: the WaveNet's sharpened voiced frames, the mel match."""
+    """A row's settings as evaluate_voice.py notes them: the WaveNet's sharpened voiced frames, its refined mel,
+    the mel match."""
     notes = [f"voiced frames sharpened {row['sharpen']:g}"] if row.get("sharpen") else []
+    notes += ["on the mel -> linear network's refined mel"] if row.get("refine_mel") else []
     notes += [f"mel match {row['mel_match']}"] if row.get("mel_match") else []
     return "".join(f", {note}" for note in notes)
 

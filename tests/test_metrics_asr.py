@@ -128,6 +128,19 @@ def test_recognisers_hear_nothing_in_noise_or_reversed_speech(festival_speech, w
             assert wer >= 0.8, (asr, what, wer)
 
 
+def test_a_pocketsphinx_transcript_does_not_depend_on_what_was_heard_before(festival_speech):
+    """The decoder's live cepstral mean must not carry over from one utterance to the next: without the reset,
+    a loud noise before it changed the third sentence's transcript ("... near the old bridge")."""
+    from wavetron.metrics import transcribe
+
+    noise = 0.5 * np.random.default_rng(0).standard_normal(4 * 16000)
+    for audio, rate, text in festival_speech:
+        first = transcribe(audio, rate, "pocketsphinx")
+        for before in (noise, 0.9 * np.sign(audio)):
+            transcribe(before, 16000 if before is noise else rate, "pocketsphinx")
+            assert transcribe(audio, rate, "pocketsphinx") == first, text
+
+
 def test_whisper_runs_with_no_network(tmp_path, festival_speech):
     """In a fresh process with the hub offline, proxies pointing nowhere and every socket connect refused."""
     import os

@@ -91,6 +91,12 @@ def test_record_merges_a_partial_remeasurement(tmp_path):
     assert (split["copy-wavenet"]["sharpen"], split["tts-wavenet"]["sharpen"]) == (0.5, 0.9)
     assert ", voiced frames sharpened 0.5, mel match 32 (text to speech: voiced frames sharpened 0.9) |" \
         in tables.vocoder_table({"systems": split}, {})
+    # text to speech on the refined mel: the tts row notes it, the copy row does not
+    refined = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1, sharpen=0.5, tts_sharpen=0.9,
+                                       refine_mel=True).read_text())["systems"]
+    assert refined["tts-wavenet"]["refine_mel"] is True and "refine_mel" not in refined["copy-wavenet"]
+    assert ", voiced frames sharpened 0.5 (text to speech: voiced frames sharpened 0.9, on the mel -> linear " \
+        "network's refined mel) |" in tables.vocoder_table({"systems": refined}, {})
     quality = tables.quality_table(data, {"vocoder": "wavenet"})
     assert ", voiced frames sharpened 0.5, mel match 8 (the default) |" in quality
     again_plain = json.loads(recipe.record(tmp_path, again, {}, {}, items, asr, 1).read_text())

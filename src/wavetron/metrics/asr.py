@@ -159,6 +159,9 @@ def _pocketsphinx(audio, sample_rate: int) -> str:
         signal = soxr.resample(signal, sample_rate, ASR_RATE)
     pcm = (np.clip(signal, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
     decoder = _decoder()
+    # Its live feature state (the cepstral mean, and more: set_cmn alone is not enough) carries over from one
+    # utterance to the next: start each afresh, so that a transcript depends on its audio alone.
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
