@@ -136,8 +136,8 @@ def test_a_pocketsphinx_transcript_does_not_depend_on_what_was_heard_before(fest
     noise = 0.5 * np.random.default_rng(0).standard_normal(4 * 16000)
     for audio, rate, text in festival_speech:
         first = transcribe(audio, rate, "pocketsphinx")
-        for before in (noise, 0.9 * np.sign(audio)):
-            transcribe(before, 16000 if before is noise else rate, "pocketsphinx")
+        for before, before_rate in ((noise, 16000), (0.9 * np.sign(audio), rate)):
+            transcribe(before, before_rate, "pocketsphinx")
             assert transcribe(audio, rate, "pocketsphinx") == first, text
 
 

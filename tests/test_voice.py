@@ -66,8 +66,8 @@ MAX_COPY_MEL_L1 = 0.75
 # (the match does most of the work: the bound tells the trained network's start from a random one's).
 MIN_COPY_PESQ_MATCHED = 3.55
 # `python -m wavetron.demo` (the voice card's vocoder) on its own sentence: WER 0.133 (2 of 15 words) through the
-# WaveNet on the refined mel (0.067 on the Tacotron's own mel); 0.133 through mel2linear + Griffin-Lim before (0.200 with 1,179 steps on the everyday
-# sentences, 0.133 before them).
+# WaveNet on the refined mel (0.067 on the Tacotron's own mel); 0.133 through mel2linear + Griffin-Lim before
+# (0.200 with 1,179 steps on the everyday sentences, 0.133 before them).
 MAX_WER_DEMO = 0.4
 
 # Alignment scores of the shipped Tacotron on SENTENCES, measured when its weights were committed (step 35970,
