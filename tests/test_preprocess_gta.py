@@ -155,3 +155,37 @@ def test_a_vocoder_is_not_a_tacotron(speech_features, tmp_path, capsys):
         train("mel2linear", speech_features, tmp_path / "m2l", config)
     assert main(["gta", str(tmp_path / "m2l"), str(speech_features), str(tmp_path / "out")]) != 0
     assert "not a Tacotron" in capsys.readouterr().err
+
+
+def test_refine_writes_the_mel_to_linear_networks_refined_mel_of_each_aligned_mel(speech_features, tacotron_run,
+                                                                                   tmp_path, capsys):
+    import torch
+
+    from wavetron.models.mel2linear import MelToLinear  # noqa: F401  (registers the model)
+    from wavetron.train import load_model_checkpoint, train
+
+    config = from_dict(Config, {"mel2linear": {"channels": 8, "banks": 2, "highways": 1, "window_frames": 16},
+                                "train": {"batch_size": 4, "max_steps": 2, "ema_decay": None}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train("mel2linear", speech_features, tmp_path / "m2l", config)
+    tacotron = deterministic_copy(tacotron_run, tmp_path / "tacotron.safetensors")
+    write_gta_features(tacotron, speech_features, tmp_path / "plain", batch_size=12, progress=False)
+    assert main(["gta", str(tacotron), str(speech_features), str(tmp_path / "refined"), "--refine",
+                 str(tmp_path / "m2l"), "--batch-size", "12", "--quiet"]) == 0
+    refiner, _ = load_model_checkpoint(tmp_path / "m2l")
+    plain, refined = FeatureSet(tmp_path / "plain"), FeatureSet(tmp_path / "refined")
+    assert json.loads((tmp_path / "refined" / "manifest.json").read_text())["gta"]["refine"] == \
+        str((tmp_path / "m2l").resolve())
+    for item in refined.items():
+        mel = plain.load_mel(item).unsqueeze(0)
+        with torch.no_grad():
+            want = refiner.refine(mel, torch.tensor([mel.shape[-1]]))[0]
+        got = refined.load_mel(item)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-4, err_msg=item.id)
+        assert float((got - plain.load_mel(item)).abs().mean()) > 0.01  # refined, not the Tacotron's mel
+    with pytest.raises(DataError, match="other Tacotron weights"):  # one folder, one refiner
+        write_gta_features(tacotron, speech_features, tmp_path / "plain", progress=False, refine=tmp_path / "m2l")
+    assert main(["gta", str(tacotron), str(speech_features), str(tmp_path / "bad"), "--refine", str(tacotron)]) != 0
+    assert "not a mel -> linear network" in capsys.readouterr().err

@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the prenet dropout (default 0)")
     parser.add_argument("--with-recordings", action="store_true",
                         help="also keep every item with its recorded mel, as ID-rec, to train a vocoder on both")
+    parser.add_argument("--refine", metavar="MEL2LINEAR",
+                        help="write the mel -> linear network's refined mel of each Tacotron mel (run folder, "
+                             "checkpoint or export), for a WaveNet that speaks refined mels")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -25,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch-size: expected a positive integer, got {args.batch_size}")
     done = write_gta_features(args.tacotron, args.features, args.out_dir, batch_size=args.batch_size,
                               seed=args.seed, progress=not args.quiet,
-                              with_recordings=args.with_recordings)
+                              with_recordings=args.with_recordings, refine=args.refine)
     print(f"{args.out_dir}: {done} ground-truth-aligned mels written")
     return 0

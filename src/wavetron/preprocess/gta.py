@@ -6,7 +6,9 @@ to undo the Tacotron's smoothing. The new folder holds ``mels/`` of the same sha
 a copy of its manifest, and a link to its ``audio/``, so every dataset that reads a features folder
 reads this one too. With ``with_recordings`` the folder also holds every item a second time with its
 recorded mel, as ``ID-rec`` (its ``audio/`` then links file by file): a vocoder trained on it learns the
-Tacotron's mels without forgetting the recordings'.
+Tacotron's mels without forgetting the recordings'. With ``refine`` each Tacotron mel is passed through a mel ->
+linear network's :meth:`~wavetron.models.mel2linear.MelToLinear.refine`, so a WaveNet that speaks the refined
+mel (``Synthesizer(refine_mel=True)``) is trained on what it will be given.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def weights_digest(model: torch.nn.Module) -> str:
 @torch.no_grad()
 def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: str | Path,
                        batch_size: int = 16, seed: int = 0, progress: bool = True,
-                       with_recordings: bool = False) -> int:
+                       with_recordings: bool = False, refine: str | Path | None = None) -> int:
     """Write the teacher-forced post-net mels of every item of ``features_dir`` into ``out_dir``.
 
     Items whose mel file is already there are kept, so an interrupted run resumes; a folder begun
@@ -49,11 +51,14 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
         batch_size: items per teacher-forced pass (grouped by length).
         seed: seeds the prenet dropout, which stays on as at inference.
         with_recordings: also keep each item with its recorded mel, as ``ID-rec`` in the same split.
+        refine: a mel -> linear network (run folder, checkpoint or export) whose refined mel of each
+            teacher-forced mel is written instead.
     Returns:
         The number of mels this call computed.
     Raises:
         DataError: ``tacotron`` is not a Tacotron, its audio or text settings differ from the features',
-            or ``out_dir`` holds the mels of other weights or was written with the other ``with_recordings``.
+            ``refine`` is not a mel -> linear network of the same audio settings, or ``out_dir`` holds the
+            mels of other weights or was written with the other ``with_recordings``.
     """
     from tqdm import tqdm
 
@@ -71,9 +76,19 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
     if config.text != features.text_config:
         raise DataError(f"{tacotron}: trained on text settings {config.text}, but {features.root} holds "
                         f"{features.text_config}")
+    refiner = None
+    if refine is not None:
+        refiner, refine_config = load_model_checkpoint(refine)
+        if not hasattr(refiner, "refine"):
+            raise DataError(f"{refine}: not a mel -> linear network ({type(refiner).__name__})")
+        if refine_config.audio.feature_hash() != features.audio_config.feature_hash():
+            raise DataError(f"{refine}: trained on mels with {refine_config.audio.describe()}, but {features.root} "
+                            f"holds {features.audio_config.describe()}")
     out = Path(out_dir)
     made_by = {"tacotron": str(Path(tacotron).resolve()), "weights": weights_digest(model),
                "source": str(features.root.resolve())}
+    if refiner is not None:
+        made_by |= {"refine": str(Path(refine).resolve()), "refine_weights": weights_digest(refiner)}
     if with_recordings:
         made_by["with_recordings"] = True
     if (out / SETTINGS).is_file():
@@ -81,9 +96,10 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
             earlier = json.loads((out / SETTINGS).read_text(encoding="utf-8"))
         except ValueError as err:
             raise DataError(f"{out / SETTINGS}: not valid JSON ({err})") from None
-        if earlier.get("weights") != made_by["weights"] or earlier.get("source") != made_by["source"]:
-            raise DataError(f"{out}: holds the mels of other Tacotron weights or features ({earlier.get('tacotron')}, "
-                            f"{earlier.get('source')}); write to a new folder")
+        if any(earlier.get(key) != made_by.get(key) for key in ("weights", "source", "refine_weights")):
+            raise DataError(f"{out}: holds the mels of other Tacotron weights, features or refiner "
+                            f"({earlier.get('tacotron')}, {earlier.get('source')}, {earlier.get('refine')}); "
+                            "write to a new folder")
         if earlier.get("with_recordings", False) != with_recordings:
             raise DataError(f"{out}: was written {'without' if with_recordings else 'with'} the recordings' mels; "
                             "write to a new folder")
@@ -114,6 +130,8 @@ def write_gta_features(tacotron: str | Path, features_dir: str | Path, out_dir: 
             torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=generator)))
             predicted = model(batch.tokens, batch.token_lengths, batch.mels, batch.mel_lengths,
                               batch.speakers).postnet.float()
+            if refiner is not None:
+                predicted = refiner.refine(predicted, batch.mel_lengths)
         for row, item_id in enumerate(batch.ids):
             atomic_save_npy(out / "mels" / f"{item_id}.npy", predicted[row, :, : int(batch.mel_lengths[row])].numpy())
     atomic_write_text(out / "manifest.json", json.dumps(manifest))
