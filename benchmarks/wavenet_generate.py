@@ -9,8 +9,8 @@ the fraction of the machine's measured matmul peak, and a training step in fp32 
 
 Then the shipped vocoder (src/wavetron/voices/default/vocoder.safetensors) at batch 1 on one thread:
 the C kernel with float32 and float16 weights (and bfloat16 where the CPU has AVX-512 BF16), what
-``precision="auto"`` picks on this CPU, and the same shape as an excitation model (linear prediction in
-the loop); its RTF at the voice's own sample rate. Beside the FLOP floor, the roofline a batch-1 loop
+``precision="auto"`` and ``"fastest"`` (the voice card's) pick on this CPU, and the same shape as an
+excitation model (linear prediction in the loop); its RTF at the voice's own sample rate. Beside the FLOP floor, the roofline a batch-1 loop
 meets first: it reads every weight once per sample, so a sample takes at least the weights' bytes over
 the rate this core streams a buffer of their size from cache (measured here, aligned, 64-byte loads
 where the CPU has them); "% stream floor" is the kernel's samples/s against that bound.
@@ -147,6 +147,8 @@ def bench_vocoder(repeats: int, samples: int) -> dict:
         runs[f"vocoder {backend} {precision}, batch 1, 1 thread"] = (model, req, weights)
     auto = pack_weights(model)
     runs[f"vocoder auto (= {auto.backend} {auto.precision}), batch 1, 1 thread"] = (model, req, auto)
+    fastest = pack_weights(model, precision="fastest")  # the voice card's
+    runs[f"vocoder fastest (= {fastest.backend} {fastest.precision}), batch 1, 1 thread"] = (model, req, fastest)
     twin = build_wavenet(replace(config, wavenet=replace(config.wavenet, excitation="lpc"))).eval()
     weights = pack_weights(twin, "c" if c_kernel_available() else "numba", "float32")
     generate_fast(twin, make_request(twin, mel[..., :2], length=hop), weights=weights)

@@ -124,9 +124,11 @@ def synthesize(synthesizer: Synthesizer, items, folder: Path, batch: int = 8) ->
 
 
 def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads: int,
-                    mel2linear=None, sharpen: float = 0.0, mel_match: int = 0, seed: int = 0) -> tuple[float, float]:
-    """Each reference's mel through ``vocoder`` (a WaveNet sampling with ``sharpen`` from ``seed``, or None for
-    Griffin-Lim, through ``mel2linear`` when given), then ``mel_match`` steps onto the mel, into ``folder``."""
+                    mel2linear=None, sharpen: float = 0.0, mel_match: int = 0, seed: int = 0,
+                    precision: str = "auto") -> tuple[float, float]:
+    """Each reference's mel through ``vocoder`` (a WaveNet sampling with ``sharpen`` from ``seed``, its weights
+    in ``precision``, or None for Griffin-Lim, through ``mel2linear`` when given), then ``mel_match`` steps onto
+    the mel, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     todo = [item for item in items if not (folder / f"{item.id}.wav").exists()]
     rate = features.audio_config.sample_rate
@@ -137,7 +139,8 @@ def copy_synthesize(features: FeatureSet, items, folder: Path, vocoder, threads:
         began = _cpu_seconds()
         if vocoder is not None:
             with torch.no_grad():
-                waves = generate_folded_batch(vocoder, mels, threads=threads, sharpen=sharpen, seed=seed)
+                waves = generate_folded_batch(vocoder, mels, threads=threads, sharpen=sharpen, seed=seed,
+                                              precision=precision)
         elif mel2linear is not None:
             waves = [griffin_lim(mel2linear.magnitude(mel), features.audio_config, seed=seed) for mel in mels]
         else:
@@ -184,12 +187,12 @@ def _wers(values: dict) -> str:
 
 
 def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int = 0, tts_mel_match: int = 0,
-               tts_sharpen: float | None = None, refine_mel: bool = False) -> None:
+               tts_sharpen: float | None = None, refine_mel: bool = False, precision: str = "auto") -> None:
     """voice.json: the vocoder of higher copy-synthesis PESQ speaks by default, unless the other one's held-out
     WER is lower by more than 5 points. Griffin-Lim inverts through the mel -> linear network when the voice
     has one and it lowers the held-out WER. ``sharpen``, ``mel_match`` (copy rows), ``tts_sharpen`` (default
-    ``sharpen``), ``tts_mel_match`` (tts rows), ``refine_mel`` (the tts-wavenet row): what the rows were
-    measured with."""
+    ``sharpen``), ``tts_mel_match`` (tts rows), ``refine_mel`` (the tts-wavenet row), ``precision`` (the
+    WaveNet's weights): what the rows were measured with."""
     griffin_key, copy_gl_key, extra = "tts-griffinlim", "copy-griffinlim", {}
     if "tts-mel2linear" in means:
         extra["mel2linear"] = _wer(means["tts-mel2linear"]) <= _wer(means["tts-griffinlim"])
@@ -205,7 +208,8 @@ def write_card(folder: Path, means: dict, sharpen: float = 0.0, mel_match: int =
     steps = mel_match if mel_match == tts_mel_match else {"copy": mel_match, "tts": tts_mel_match}
     sharpening = sharpen if sharpen == tts_sharpen else {"copy": sharpen, "tts": tts_sharpen}
     card = {"vocoder": "wavenet" if better else "griffin-lim", **extra, "sharpen": sharpening, "mel_match": steps,
-            **({"refine_mel": True} if refine_mel else {}), "why": why}
+            **({"refine_mel": True} if refine_mel else {}), **({"precision": precision} if precision != "auto" else {}),
+            "why": why}
     atomic_write_text(folder / "voice.json", json.dumps(card, indent=1) + "\n")
 
 
@@ -359,7 +363,7 @@ def main() -> None:
         synthesizers["wavenet"] = Synthesizer(tacotron=voice.tacotron, vocoder=voice.vocoder, sharpen=tts_sharpen,
                                               mel_match=tts_mel_match, refine_mel=refine_mel,
                                               mel2linear=voice.mel2linear_file if refine_mel else None,
-                                              seed=args.seed)
+                                              seed=args.seed, precision=voice.precision)
     if "griffinlim" in vocoders:
         synthesizers["griffinlim"] = Synthesizer(tacotron=voice.tacotron, vocoder=None, mel2linear=None,
                                                  mel_match=tts_mel_match, seed=args.seed)
@@ -382,7 +386,7 @@ def main() -> None:
             speed[f"copy-{name}"] = copy_synthesize(features, items, out / f"copy-{name}", synthesizer.vocoder,
                                                     threads, synthesizer.mel2linear,
                                                     sharpen if synthesizer.vocoder is not None else 0.0, mel_match,
-                                                    args.seed)
+                                                    args.seed, voice.precision)
             # Copy synthesis keeps the mel's frames: its true lag is within a hop of 0.
             jobs[f"copy-{name}"] = pool.submit(score, out, f"copy-{name}", COPY_METRICS, args.asr, args.asr_model,
                                                hop)
@@ -398,7 +402,7 @@ def main() -> None:
         # From the merged record, so the card names every recogniser measured, now or before.
         systems = json.loads(path.read_text())["systems"]
         write_card(voice.tacotron.parent, {name: row["means"] for name, row in systems.items()}, sharpen, mel_match,
-                   tts_mel_match, tts_sharpen, refine_mel)
+                   tts_mel_match, tts_sharpen, refine_mel, voice.precision)
     atomic_write_text(out / "summary.md", table)
     atomic_write_text(out / "summary.json", json.dumps({"means": means, "alignment": alignment, "rtf": rtf,
                                                         "sentences": len(items)}, indent=1))

@@ -106,6 +106,23 @@ def test_bfloat16_weights_stay_close_where_the_cpu_has_them(kind):
     assert pack_weights(model).precision in ("float32", "float16")
 
 
+@needs_c
+def test_fastest_is_bfloat16_where_the_cpu_has_it_else_what_auto_picks():
+    model = tiny()
+    with torch.no_grad():  # a float16 export, so that auto may take float16 too
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    auto = pack_weights(model).precision
+    fastest = pack_weights(model, precision="fastest").precision
+    assert fastest == ("bfloat16" if bfloat16_available() else auto)
+    assert pack_weights(model, "numba", "fastest").precision == "float32"  # the numba kernel has only float32
+    mel = torch.randn(1, model.dims.cond_channels, 6)
+    req = make_request(model, mel, length=6 * model.dims.hop_length, seed=3)
+    runs = [generate_fast(model, req, weights=pack_weights(model, precision="fastest")).samples for _ in range(2)]
+    named = generate_fast(model, req, weights=pack_weights(model, "c", fastest)).samples
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], named)  # the same draws every time
+
+
 @pytest.mark.parametrize("kind", ["speaker", "encoder"])
 def test_frame_conditioning_equals_the_sample_rate_convs(kind):
     kw = dict(n_speakers=3, speaker_channels=4) if kind == "speaker" else dict(encoder_blocks=2, encoder_channels=12)

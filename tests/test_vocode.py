@@ -111,3 +111,13 @@ def test_precision_refused_where_it_cannot_run(vocoder, tmp_path, speech_wavs, c
         assert code == 0 and Path(out).is_file()
     else:
         assert code == 2 and "this CPU lacks AVX-512 BF16" in capsys.readouterr().err
+
+
+def test_fastest_precision_vocodes_and_is_the_shipped_voices_default(vocoder, tmp_path, speech_wavs):
+    from wavetron.voice import VOICE_DIR, card_of
+
+    out = tmp_path / "x.wav"
+    assert main(["vocode", str(speech_wavs[0]), "--vocoder", str(vocoder), "--out", str(out), "--precision",
+                 "fastest"]) == 0
+    assert out.is_file() and sf.info(str(out)).frames > 0
+    assert card_of(VOICE_DIR / "vocoder.safetensors").precision == "fastest"  # what --precision defaults to there

@@ -5,6 +5,7 @@ The listening tests score what a real recogniser hears against the text; their b
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -169,8 +170,11 @@ def test_the_demo_speaks_its_sentence(tmp_path):
 def test_synth_without_model_arguments_speaks_with_the_shipped_voice(tmp_path):
     out = tmp_path / "hello.wav"
     text = SENTENCES[1]
+    # on this process's one thread: torch's convolutions round the WaveNet's conditioning by the thread count,
+    # and with bfloat16 weights (the card's "fastest" on AVX-512 BF16) that last bit can move a sample
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     result = subprocess.run([sys.executable, "-m", "wavetron", "synth", "--text", text, "--out", str(out), "--quiet"],
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr
     audio, rate = soundfile.read(out, dtype="float32")
@@ -345,6 +349,32 @@ def test_the_voice_card_sets_whether_the_wavenet_hears_the_refined_mel(voice, tm
         Synthesizer(vocoder="griffin-lim", refine_mel=True)
     with pytest.raises(ConfigError, match="refine_mel: needs a WaveNet"):
         Synthesizer(vocoder=voice.vocoder, mel2linear=None, refine_mel=True)
+
+
+def test_the_voice_card_sets_the_precision_of_the_wavenets_weights(voice, tmp_path):
+    from wavetron.generate.fast import bfloat16_available
+    from wavetron.serve.engine import load_voice
+    from wavetron.voice import card_of
+
+    assert Synthesizer(vocoder=voice.vocoder).precision == voice.precision == "fastest"
+    assert Synthesizer(vocoder=voice.vocoder, precision="float32").precision == "float32"
+    folder = tmp_path / "voice"
+    shutil.copytree(VOICE_DIR, folder)
+    assert Synthesizer(tacotron=folder / "tacotron.safetensors", vocoder=folder / "vocoder.safetensors").precision \
+        == "auto"  # not the shipped voice's WaveNet
+    assert load_voice("v", folder).prototypes["wavenet"].precision == "fastest"  # the server's WaveNet
+    assert card_of(folder / "vocoder.safetensors").precision == "fastest"  # wavetron vocode's default
+    (folder / "voice.json").write_text('{"vocoder": "wavenet"}')
+    assert default_voice(folder).precision == "auto"  # lossless unless the card says so
+    for bad in ('"float16"', '"fast"', '1', 'true'):
+        (folder / "voice.json").write_text('{"vocoder": "wavenet", "precision": %s}' % bad)
+        with pytest.raises(DataError, match="voice.json: precision: expected auto or fastest"):
+            default_voice(folder)
+    with pytest.raises(ConfigError, match="precision 'half': expected one of auto, float32"):
+        Synthesizer(vocoder=voice.vocoder, precision="half")
+    if not bfloat16_available():
+        with pytest.raises(ConfigError, match="precision bfloat16: .*AVX-512 BF16"):
+            Synthesizer(vocoder=voice.vocoder, precision="bfloat16")
 
 
 def test_mel_match_brings_each_spoken_sentence_onto_its_decoded_mel(voice):

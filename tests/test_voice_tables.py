@@ -121,6 +121,8 @@ def test_the_card_writes_one_setting_or_one_for_each_use(tmp_path):
     assert card["vocoder"] == "wavenet" and card["sharpen"] == {"copy": 0.5, "tts": 0.9}
     voice = default_voice(tmp_path / "v")  # and the voice reads back what was written
     assert (voice.sharpen, voice.tts_sharpen, voice.mel_match, voice.tts_mel_match) == (0.5, 0.9, 32, 0)
-    recipe.write_card(tmp_path / "v", means, sharpen=0.5, mel_match=8, tts_mel_match=8)
+    assert voice.precision == "auto" and "precision" not in card  # measured with lossless weights: not written
+    recipe.write_card(tmp_path / "v", means, sharpen=0.5, mel_match=8, tts_mel_match=8, precision="fastest")
     card = json.loads((tmp_path / "v" / "voice.json").read_text())
-    assert card["sharpen"] == 0.5 and card["mel_match"] == 8
+    assert card["sharpen"] == 0.5 and card["mel_match"] == 8 and card["precision"] == "fastest"
+    assert default_voice(tmp_path / "v").precision == "fastest"

@@ -134,6 +134,9 @@ class Synthesizer:
             (:meth:`wavetron.models.mel2linear.MelToLinear.refine`) instead of the Tacotron's own, sharper where
             the Tacotron over-smooths. None (the default): the voice card's ``refine_mel`` with the shipped voice's
             own WaveNet (and its mel -> linear network), off with any other.
+        precision: the WaveNet's fast-path weights (:func:`wavetron.generate.fast.pack_weights`: ``auto``,
+            ``fastest``, ``float32``, ``float16``, ``bfloat16``). None (the default): the voice card's with the
+            shipped voice's own WaveNet, ``auto`` with any other.
     """
 
     def __init__(self, tacotron: str | Path | nn.Module | None = None, vocoder: str | Path | nn.Module | None = AUTO,
@@ -142,7 +145,7 @@ class Synthesizer:
                  pause: float = 0.25, text_config: TextConfig | None = None, fold_frames: int = 64,
                  fold_overlap: int = 8, mel2linear: str | Path | nn.Module | None = AUTO, sharpen: float | None = None,
                  attention_window: list[int] | None = None, mel_match: int | None = None,
-                 refine_mel: bool | None = None) -> None:
+                 refine_mel: bool | None = None, precision: str | None = None) -> None:
         from .models.tacotron import Tacotron
         from .voice import default_voice, is_default
 
@@ -157,6 +160,8 @@ class Synthesizer:
             sharpen = voice.tts_sharpen if own else 0.0
         if refine_mel is None:
             refine_mel = voice.refine_mel if own else False
+        if precision is None:
+            precision = voice.precision if own else "auto"
         if mel_match is None:
             mel_match = voice.tts_mel_match if voice is not None else 0
         if isinstance(mel2linear, str) and mel2linear == AUTO:
@@ -206,6 +211,17 @@ class Synthesizer:
         if isinstance(mel_match, bool) or not isinstance(mel_match, int) or mel_match < 0:
             raise ConfigError(f"mel_match {mel_match!r}: expected a whole number >= 0")
         self.mel_match = mel_match
+        if self.vocoder is not None:  # checked here, not at the first sentence
+            from .generate.fast import PRECISIONS, resolve_backend
+
+            if precision not in PRECISIONS:
+                raise ConfigError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+            if precision in ("float16", "bfloat16") and device == "cpu":
+                try:
+                    resolve_backend("auto", precision)
+                except (RuntimeError, ValueError) as err:
+                    raise ConfigError(f"precision {precision}: {err}") from None
+        self.precision = precision
         self.last_sentences: list[Sentence] = []
         self.last_timings: dict[str, float] = {}  # seconds spent in "tacotron" and "vocoder" by the last call
 
@@ -305,7 +321,8 @@ class Synthesizer:
             ids = speakers.tolist() if self.vocoder.speaker is not None else None
             pieces = generate_folded_batch(self.vocoder, mels, ids, segment_frames=self.fold_frames,
                                            overlap_frames=self.fold_overlap, seed=self.seed,
-                                           threads=torch.get_num_threads(), sharpen=self.sharpen)
+                                           threads=torch.get_num_threads(), precision=self.precision,
+                                           sharpen=self.sharpen)
             wave = torch.zeros(len(pieces), result.mels.shape[-1] * self.audio.hop_length)
             for row, piece in enumerate(pieces):
                 wave[row, : piece.numel()] = piece

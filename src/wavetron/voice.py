@@ -25,7 +25,9 @@ MEL2LINEAR_FILE = "mel2linear.safetensors"  # optional: Griffin-Lim then inverts
 # sampling), N >= 0 how many steps pull the vocoder's output onto its mel (wavetron.audio.match_mel; 0: none).
 # Either may be {"copy": ..., "tts": ...}: the first when vocoding a given mel (wavetron vocode), the second for
 # the Tacotron's (synth, the server). "refine_mel": true | false (default false): in text to speech the WaveNet
-# vocodes the mel of the mel -> linear network's spectrum (MelToLinear.refine) instead of the Tacotron's mel
+# vocodes the mel of the mel -> linear network's spectrum (MelToLinear.refine) instead of the Tacotron's mel.
+# "precision": "auto" | "fastest" (default auto): the WaveNet's fast-path weights (wavetron.generate.fast.pack_weights);
+# fastest is bfloat16 where the CPU has AVX-512 BF16, for a voice measured not to suffer from it
 CARD_FILE = "voice.json"
 
 
@@ -44,6 +46,7 @@ class Voice:
     tts_sharpen: float = 0.0  # the sharpening in text to speech
     refine_mel: bool = False  # text to speech: the WaveNet vocodes MelToLinear.refine of the Tacotron's mel
     mel2linear_file: Path | None = None  # the voice's mel -> linear network, whether or not Griffin-Lim uses it
+    precision: str = "auto"  # the WaveNet's fast-path weights: "auto" (lossless) or "fastest"
 
 
 def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
@@ -78,10 +81,13 @@ def default_voice(folder: str | Path = VOICE_DIR) -> Voice:
         raise DataError(f"{folder / CARD_FILE}: refine_mel: expected true or false, got {refine!r}")
     if refine and not mel2linear.is_file():
         raise DataError(f"{folder / CARD_FILE}: refine_mel: true needs {mel2linear}, which is missing")
+    precision = card.get("precision", "auto")
+    if precision not in ("auto", "fastest"):
+        raise DataError(f"{folder / CARD_FILE}: precision: expected auto or fastest, got {precision!r}")
     return Voice(folder / TACOTRON_FILE, folder / VOCODER_FILE, vocoder, str(card.get("why", "")),
                  mel2linear if use_mel2linear and mel2linear.is_file() else None, float(sharpen["copy"]),
                  steps["copy"], steps["tts"], float(sharpen["tts"]), refine,
-                 mel2linear if mel2linear.is_file() else None)
+                 mel2linear if mel2linear.is_file() else None, precision)
 
 
 def _split(card: dict, field: str, default, valid, expected: str, folder: Path) -> dict:

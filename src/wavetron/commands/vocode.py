@@ -18,11 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="WAV", help="output audio file")
     parser.add_argument("--method", default="auto", choices=["auto", "fast", "cached"],
                         help="generator: compiled CPU loop (fast), torch queues (cached); auto picks by device")
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+    parser.add_argument("--precision", default=None, choices=["auto", "float32", "float16", "bfloat16", "fastest"],
                         help="fast-path weights: float16 halves the weight traffic (logits within ~3e-4 "
                              "relative); bfloat16 too, with no conversion per weight, on CPUs with AVX-512 BF16 "
                              "(inputs rounded as well: logits within ~5e-3 relative); auto uses float16 only "
-                             "where lossless (a float16 export) and measured faster on this CPU")
+                             "where lossless (a float16 export) and measured faster on this CPU; fastest is "
+                             "bfloat16 where the CPU has it, else as auto (default: the voice card's when CKPT "
+                             "is a voice folder's vocoder, else auto)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 is argmax")
     parser.add_argument("--sharpen", type=float, default=None, metavar="X",
                         help="lower the temperature of voiced frames to temperature * (1 - X * voicing), X in "
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         args.sharpen = card.sharpen if card is not None else 0.0
     if args.mel_match is None:
         args.mel_match = card.mel_match if card is not None else 0
+    if args.precision is None:
+        args.precision = card.precision if card is not None else "auto"
     if not 0.0 <= args.sharpen < 1.0:
         raise ConfigError(f"--sharpen {args.sharpen}: expected a value in [0, 1)")
     if args.mel_match < 0:

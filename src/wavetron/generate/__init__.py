@@ -170,7 +170,8 @@ def generate(model, mel: torch.Tensor | None = None, speakers: torch.Tensor | No
         threads: CPU threads of the fast path (streams are split among them).
         precision: the fast path's weights: ``float32``, ``float16`` (C kernel; logits within about 3e-4
             relative), ``bfloat16`` (C kernel on CPUs with AVX-512 BF16; inputs rounded too, logits within
-            about 5e-3 relative) or ``auto`` (float16 only where lossless and measured faster on this CPU).
+            about 5e-3 relative), ``auto`` (float16 only where lossless and measured faster on this CPU) or
+            ``fastest`` (bfloat16 where the CPU has it, else as ``auto``; off the fast path, the model as it is).
         sharpen: in [0, 1); lowers the temperature of voiced frames to ``temperature * (1 - sharpen *
             voicing)`` (softmax output; see the module docstring). 0 is plain sampling.
     Returns: :class:`Generated` with ``samples`` and ``audio`` ``(B, T)``.

@@ -29,7 +29,7 @@ except ImportError:  # not built (no C compiler at install time, or not x86-64)
     _ckernel = None
 
 BACKENDS = ("auto", "c", "numba")
-PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+PRECISIONS = ("auto", "float32", "float16", "bfloat16", "fastest")  # the kernel numbers the middle three 0, 1, 2
 SUPPORTS_EXCITATION = True  # generate.run_request routes excitation models here
 
 
@@ -144,8 +144,15 @@ def pack_weights(model, backend: str = "auto", precision: str = "auto", streams:
     ``auto`` considers float16 only where it is lossless (:func:`float16_exact`, e.g. the shipped voice,
     stored in float16) and the C kernel runs, and then takes it only if it measures faster on this CPU
     for this shape and ``streams`` per thread (:func:`faster_precision`); float32 otherwise.
+    ``fastest`` is bfloat16 where the CPU has AVX-512 BF16 (measured faster than float16 there: 1.1x at
+    batch 1, 1.4x folded, the shipped vocoder on Zen 4; ``benchmarks/wavenet_generate.py``), else what
+    ``auto`` picks: for a model measured not to suffer from bfloat16 (a voice card's ``"precision":
+    "fastest"``, :mod:`wavetron.voice`). It is a feature check, not a timing, so that a machine makes the
+    same audio from one run to the next.
     """
     backend = resolve_backend(backend, precision)
+    if precision == "fastest":
+        precision = "bfloat16" if backend == "c" and bfloat16_available() else "auto"
     if precision == "auto":
         precision = "float32"
         if backend == "c" and float16_exact(model):

@@ -138,7 +138,7 @@ def load_voice(name: str, path: str | Path | None, device: str = "cpu") -> Loade
         wavenet = Synthesizer(tacotron=griffin.tacotron, vocoder=voice.vocoder,
                               mel2linear=voice.mel2linear_file if voice.refine_mel else None,
                               text_config=griffin.text_config, device=device, sharpen=voice.tts_sharpen,
-                              mel_match=voice.tts_mel_match, refine_mel=voice.refine_mel)
+                              mel_match=voice.tts_mel_match, refine_mel=voice.refine_mel, precision=voice.precision)
         prototypes = {GRIFFIN_LIM: griffin, WAVENET: wavenet}
         default = voice.default_vocoder
     else:
@@ -236,7 +236,8 @@ class Engine:
                                      mel2linear=proto.mel2linear, text_config=proto.text_config,
                                      device=proto.device, griffin_lim_iters=proto.griffin_lim_iters,
                                      fold_frames=proto.fold_frames, fold_overlap=proto.fold_overlap,
-                                     sharpen=proto.sharpen, mel_match=proto.mel_match, refine_mel=proto.refine_mel)
+                                     sharpen=proto.sharpen, mel_match=proto.mel_match, refine_mel=proto.refine_mel,
+                                     precision=proto.precision)
         return cache[key]
 
     def _one(self, job: Job, text: str) -> SentenceResult:
