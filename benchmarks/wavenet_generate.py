@@ -125,7 +125,9 @@ def cpu_matmul_peak(size: int = 1536, repeats: int = 7) -> float:
 
 
 def bench_vocoder(repeats: int, samples: int) -> dict:
-    """The shipped vocoder at batch 1, one thread: the C kernel's precisions, auto's pick, the excitation twin.
+    """The shipped vocoder at batch 1, one thread: the C kernel's precisions, auto's and fastest's picks, the
+    excitation twin; then auto's and fastest's picks on eight streams (the segments ``Synthesizer`` folds a
+    sentence into, which share each weight load), one thread.
 
     Median wall and thread CPU seconds of ``repeats`` runs each, the rows interleaved."""
     from dataclasses import replace
@@ -149,6 +151,12 @@ def bench_vocoder(repeats: int, samples: int) -> dict:
     runs[f"vocoder auto (= {auto.backend} {auto.precision}), batch 1, 1 thread"] = (model, req, auto)
     fastest = pack_weights(model, precision="fastest")  # the voice card's
     runs[f"vocoder fastest (= {fastest.backend} {fastest.precision}), batch 1, 1 thread"] = (model, req, fastest)
+    length = samples // 8 // hop * hop  # the same audio in eight segments
+    folded = make_request(model, mel[..., : 8 * (length // hop)].reshape(model.dims.cond_channels, 8, -1)
+                          .transpose(0, 1).contiguous(), length=length, seed=0)
+    for name, precision in (("auto", "auto"), ("fastest", "fastest")):
+        packed = pack_weights(model, precision=precision, streams=8)
+        runs[f"vocoder {name} (= {packed.backend} {packed.precision}), 8 streams, 1 thread"] = (model, folded, packed)
     twin = build_wavenet(replace(config, wavenet=replace(config.wavenet, excitation="lpc"))).eval()
     weights = pack_weights(twin, "c" if c_kernel_available() else "numba", "float32")
     generate_fast(twin, make_request(twin, mel[..., :2], length=hop), weights=weights)
@@ -163,8 +171,9 @@ def bench_vocoder(repeats: int, samples: int) -> dict:
             generate_fast(net, request, weights=packed)
             times[label][0].append(time.perf_counter() - wall)
             times[label][1].append(time.thread_time() - cpu)
-    rows = {label: (samples, statistics.median(w), statistics.median(c)) for label, (w, c) in times.items()}
-    packs = {label: packed for label, (_, _, packed) in runs.items() if packed.backend == "c"}
+    rows = {label: (runs[label][1].batch * runs[label][1].length, statistics.median(w), statistics.median(c))
+            for label, (w, c) in times.items()}
+    packs = {label: packed for label, (_, _, packed) in runs.items() if packed.backend == "c" and "batch 1" in label}
     return {"model": model, "rows": rows, "rate": config.audio.sample_rate, "packs": packs}
 
 
